@@ -1,0 +1,5 @@
+import sys
+
+from hooksim.cli import main
+
+sys.exit(main())

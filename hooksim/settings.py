@@ -1,0 +1,58 @@
+"""Typed, immutable settings: the composition of every component's own settings section.
+
+Defaults here mirror config.toml. Loading (files, environment, validation) lives in
+:mod:`hooksim.config`. Components define their own sections, so they never import hooksim.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from dispatcher.settings import BackoffSettings, DemoSettings, DispatcherSettings, SmtpSettings
+from receiver.settings import ReceiverSettings
+from storage.settings import StorageSettings
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    shutdown_timeout: float = 10.0
+    # Server-side guards against slow or hostile clients (seconds).
+    keepalive_timeout: float = 75.0
+    read_timeout: float = 30.0
+
+
+@dataclass(frozen=True)
+class LogSettings:
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["auto", "json", "console"] = "auto"
+
+
+@dataclass(frozen=True)
+class ClockSettings:
+    time_scale: float = 1.0
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    client_name: str = "hooksim"
+    credentials_file: str = "hooksim-credentials.json"
+    token_ttl_seconds: int = 3600
+    login_attempts_per_minute: int = 10
+
+
+@dataclass(frozen=True)
+class Settings:
+    server: ServerSettings = field(default_factory=ServerSettings)
+    storage: StorageSettings = field(default_factory=StorageSettings)
+    log: LogSettings = field(default_factory=LogSettings)
+    clock: ClockSettings = field(default_factory=ClockSettings)
+    dispatcher: DispatcherSettings = field(default_factory=DispatcherSettings)
+    backoff: BackoffSettings = field(default_factory=BackoffSettings)
+    demo: DemoSettings = field(default_factory=DemoSettings)
+    receiver: ReceiverSettings = field(default_factory=ReceiverSettings)
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    auth: AuthSettings = field(default_factory=AuthSettings)
+

@@ -1,0 +1,23 @@
+"""Persistence for hooksim. Each store is one object with async methods and dataclasses in/out;
+no SQL lives outside this package. SQLite (aiosqlite) is the embedded default."""
+
+from __future__ import annotations
+
+from storage.errors import Conflict, NotFound, SchemaTooNew, StorageError, StorageUnavailable
+from storage.schema import Schema
+from storage.sqlite import Database, open_database
+
+# Every component's schema, applied in this order on open. Stores add theirs here.
+ALL_SCHEMAS: tuple[Schema, ...] = ()
+
+__all__ = [
+    "ALL_SCHEMAS",
+    "Conflict",
+    "Database",
+    "NotFound",
+    "Schema",
+    "SchemaTooNew",
+    "StorageError",
+    "StorageUnavailable",
+    "open_database",
+]

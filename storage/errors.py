@@ -1,0 +1,23 @@
+"""Storage exceptions: the one boundary where sqlite3/aiosqlite errors are translated."""
+
+from __future__ import annotations
+
+
+class StorageError(Exception):
+    """Base class of every storage failure."""
+
+
+class StorageUnavailable(StorageError):
+    """The database cannot be written right now (locked, read-only, disk full). Retry later."""
+
+
+class SchemaTooNew(StorageError):
+    """The database was written by a newer hooksim than this one."""
+
+
+class NotFound(StorageError):
+    """No record with that key."""
+
+
+class Conflict(StorageError):
+    """The write contradicts what is stored (duplicate key, wrong state)."""

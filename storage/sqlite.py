@@ -1,0 +1,143 @@
+"""SQLite database handle: WAL, foreign keys, busy timeout, one writer, migrations on open.
+
+Every logical write runs inside :meth:`Database.write`, one ``BEGIN IMMEDIATE`` transaction, so a
+crash leaves either all of it or none. Reads use a second connection that sees only committed
+data (WAL snapshot), so a reader never observes a write half-way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import aiosqlite
+
+from storage.errors import SchemaTooNew, StorageError, StorageUnavailable
+from storage.schema import VERSION_TABLE, Schema
+
+# sqlite3 messages that mean "try again later", not "your data is wrong".
+_TRANSIENT = ("locked", "busy", "readonly", "read-only", "disk i/o", "full", "unable to open")
+
+
+def translate(exc: sqlite3.Error) -> StorageError:
+    """Map a sqlite3 error to our hierarchy (the single place this happens)."""
+    text = str(exc).lower()
+    if isinstance(exc, sqlite3.OperationalError) and any(word in text for word in _TRANSIENT):
+        return StorageUnavailable(f"database unavailable: {exc}")
+    return StorageError(f"database error: {exc}")
+
+
+class Database:
+    """A SQLite file opened for hooksim. Use :func:`open_database`; close with :meth:`close`."""
+
+    def __init__(self, path: str, writer: aiosqlite.Connection, reader: aiosqlite.Connection) -> None:
+        self.path = path
+        self._writer = writer
+        self._reader = reader
+        self._write_lock = asyncio.Lock()
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One write transaction; commits on exit, rolls back on any exception."""
+        async with self._write_lock:
+            try:
+                await self._writer.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise translate(exc) from exc
+            try:
+                yield self._writer
+            except BaseException:
+                await self._rollback()
+                raise
+            try:
+                await self._writer.commit()
+            except sqlite3.Error as exc:
+                await self._rollback()
+                raise translate(exc) from exc
+
+    async def _rollback(self) -> None:
+        try:
+            await self._writer.rollback()
+        except sqlite3.Error:  # the connection may already have rolled back by itself
+            pass
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[aiosqlite.Connection]:
+        """A connection for reads of committed data."""
+        try:
+            yield self._reader
+        except sqlite3.Error as exc:
+            raise translate(exc) from exc
+
+    async def close(self) -> None:
+        for conn in (self._reader, self._writer):
+            try:
+                await conn.close()
+            except (sqlite3.Error, ValueError):
+                pass
+
+
+async def _connect(path: str, busy_timeout_ms: int) -> aiosqlite.Connection:
+    conn = await aiosqlite.connect(path, isolation_level=None, timeout=busy_timeout_ms / 1000)
+    conn.row_factory = aiosqlite.Row
+    await conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+    await conn.execute("PRAGMA foreign_keys = ON")
+    await conn.execute("PRAGMA synchronous = NORMAL")  # durable in WAL mode at commit boundaries
+    return conn
+
+
+async def open_database(
+    path: str | Path, schemas: Iterable[Schema] | None = None, busy_timeout_ms: int = 5000
+) -> Database:
+    """Open (creating if needed) the database at ``path`` and bring every schema up to date."""
+    from storage import ALL_SCHEMAS  # late: the registry imports every store module
+
+    path = str(path)
+    try:
+        writer = await _connect(path, busy_timeout_ms)
+    except sqlite3.Error as exc:
+        raise translate(exc) from exc
+    try:
+        await writer.execute("PRAGMA journal_mode = WAL")
+        await migrate(writer, ALL_SCHEMAS if schemas is None else tuple(schemas))
+        reader = await _connect(path, busy_timeout_ms)
+    except BaseException as exc:
+        await writer.close()
+        if isinstance(exc, sqlite3.Error):
+            raise translate(exc) from exc
+        raise
+    return Database(path, writer, reader)
+
+
+async def migrate(conn: aiosqlite.Connection, schemas: Iterable[Schema]) -> None:
+    """Apply each schema's missing migrations, each in its own transaction."""
+    await conn.execute(VERSION_TABLE)
+    for schema in schemas:
+        async with conn.execute(
+            "SELECT version FROM schema_version WHERE component = ?", (schema.component,)
+        ) as cur:
+            row = await cur.fetchone()
+        current = row[0] if row else 0
+        if current > schema.version:
+            raise SchemaTooNew(
+                f"the database's {schema.component!r} schema is version {current}, newer than this "
+                f"hooksim supports ({schema.version}); upgrade hooksim or use another database"
+            )
+        for version in range(current + 1, schema.version + 1):
+            script = schema.migrations[version - 1]
+            try:
+                await conn.executescript(
+                    "BEGIN IMMEDIATE;\n"
+                    f"{script}\n;"
+                    "INSERT INTO schema_version (component, version) "
+                    f"VALUES ('{schema.component}', {version}) "
+                    "ON CONFLICT (component) DO UPDATE SET version = excluded.version;\n"
+                    "COMMIT;"
+                )
+            except sqlite3.Error:
+                if conn.in_transaction:
+                    await conn.rollback()
+                raise

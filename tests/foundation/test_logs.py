@@ -1,0 +1,31 @@
+"""Logging: JSON lines off a terminal, secrets never written, stdlib loggers in the same pipeline."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+import structlog
+
+from hooksim.logs import configure_logging
+
+
+def test_json_lines_with_redaction_and_stdlib_routing() -> None:
+    stream = io.StringIO()
+    configure_logging("info", "auto", stream=stream)
+    try:
+        structlog.get_logger("t").info("delivery.attempt", secret="s3cr3t", client_secret="c",
+                                       signature="sig", access_token="tkn-9f8e7d", attempt=2)
+        logging.getLogger("aiohttp.server").warning("stdlib says %s", "hello")
+        structlog.get_logger("t").debug("hidden.at.info")
+    finally:
+        structlog.reset_defaults()
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [line["event"] for line in lines] == ["delivery.attempt", "stdlib says hello"]
+    first = lines[0]
+    assert first["attempt"] == 2 and first["level"] == "info" and "timestamp" in first
+    for key in ("secret", "client_secret", "signature", "access_token"):
+        assert first[key] == "[redacted]"
+    assert "s3cr3t" not in stream.getvalue() and "tkn-9f8e7d" not in stream.getvalue()
+    assert lines[1]["logger"] == "aiohttp.server"
