@@ -11,3 +11,4 @@ class StorageSettings:
     backend: Literal["sqlite"] = "sqlite"
     path: str = "hooksim.db"
     busy_timeout_ms: int = 5000
+    synchronous: Literal["full", "normal"] = "full"

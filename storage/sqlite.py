@@ -18,6 +18,8 @@ import aiosqlite
 from storage.errors import SchemaTooNew, StorageError, StorageUnavailable
 from storage.schema import VERSION_TABLE, Schema
 
+_SYNCHRONOUS = {"full": "FULL", "normal": "NORMAL"}
+
 # sqlite3 messages that mean "try again later", not "your data is wrong".
 _TRANSIENT = ("locked", "busy", "readonly", "read-only", "disk i/o", "full", "unable to open")
 
@@ -80,30 +82,33 @@ class Database:
                 pass
 
 
-async def _connect(path: str, busy_timeout_ms: int) -> aiosqlite.Connection:
+async def _connect(path: str, busy_timeout_ms: int, synchronous: str) -> aiosqlite.Connection:
     conn = await aiosqlite.connect(path, isolation_level=None, timeout=busy_timeout_ms / 1000)
     conn.row_factory = aiosqlite.Row
     await conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
     await conn.execute("PRAGMA foreign_keys = ON")
-    await conn.execute("PRAGMA synchronous = NORMAL")  # durable in WAL mode at commit boundaries
+    await conn.execute(f"PRAGMA synchronous = {_SYNCHRONOUS[synchronous]}")
     return conn
 
 
 async def open_database(
-    path: str | Path, schemas: Iterable[Schema] | None = None, busy_timeout_ms: int = 5000
+    path: str | Path,
+    schemas: Iterable[Schema] | None = None,
+    busy_timeout_ms: int = 5000,
+    synchronous: str = "full",
 ) -> Database:
     """Open (creating if needed) the database at ``path`` and bring every schema up to date."""
     from storage import ALL_SCHEMAS  # late: the registry imports every store module
 
     path = str(path)
     try:
-        writer = await _connect(path, busy_timeout_ms)
+        writer = await _connect(path, busy_timeout_ms, synchronous)
     except sqlite3.Error as exc:
         raise translate(exc) from exc
     try:
         await writer.execute("PRAGMA journal_mode = WAL")
         await migrate(writer, ALL_SCHEMAS if schemas is None else tuple(schemas))
-        reader = await _connect(path, busy_timeout_ms)
+        reader = await _connect(path, busy_timeout_ms, synchronous)
     except BaseException as exc:
         await writer.close()
         if isinstance(exc, sqlite3.Error):

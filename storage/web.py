@@ -16,7 +16,9 @@ def setup_database(app: web.Application, settings: StorageSettings) -> None:
     """Open the database when the app starts and close it after everything else has stopped."""
 
     async def database_ctx(app: web.Application) -> AsyncIterator[None]:
-        app[DATABASE] = await open_database(settings.path, busy_timeout_ms=settings.busy_timeout_ms)
+        app[DATABASE] = await open_database(
+            settings.path, busy_timeout_ms=settings.busy_timeout_ms, synchronous=settings.synchronous
+        )
         yield
         await app[DATABASE].close()
 
