@@ -3,12 +3,15 @@ no SQL lives outside this package. SQLite (aiosqlite) is the embedded default.""
 
 from __future__ import annotations
 
+from storage.dispatch_schema import DISPATCH_SCHEMA
 from storage.errors import Conflict, NotFound, SchemaTooNew, StorageError, StorageUnavailable
 from storage.schema import Schema
 from storage.sqlite import Database, open_database
 
 # Every component's schema, applied in this order on open. Stores add theirs here.
-ALL_SCHEMAS: tuple[Schema, ...] = ()
+ALL_SCHEMAS: tuple[Schema, ...] = (
+    DISPATCH_SCHEMA,
+)
 
 __all__ = [
     "ALL_SCHEMAS",

@@ -1,0 +1,297 @@
+"""The event catalogue: exact Toast webhook events (spec sections 1-2) for a simulated world.
+
+Pure code: no I/O, no clock reads, and every random choice comes from the caller's
+``random.Random``, so one seed reproduces a run byte for byte. Each category lives in its
+own module that exports a :class:`CategorySpec`; the registry at the bottom of this file
+is the only place that lists them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import re
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from types import MappingProxyType
+from typing import Any
+
+from .restaurants import MenuItem, Restaurant, new_guid, placeholder_restaurant, simulated_restaurants
+
+__all__ = [
+    "CATEGORIES", "CategorySpec", "Event", "EventError", "MenuItem", "Restaurant",
+    "categories", "event_types", "make_event", "placeholder_restaurant", "register",
+    "simulated_restaurants", "unregister", "validate_details",
+    # Building blocks for category modules.
+    "check_enum", "check_float", "check_guid", "check_integer", "check_iso_utc", "check_string",
+    "epoch_millis", "iso_utc", "merge_over", "new_guid",
+]
+
+
+class EventError(ValueError):
+    """An invalid category, event type or detail; ``field`` names the offending input."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Event:
+    """One webhook event: what gets signed, sent, retried and replayed unchanged."""
+
+    guid: str
+    category: str
+    event_type: str
+    timestamp: str  # the envelope's text, also the signing timestamp (spec section 4)
+    restaurant_guid: str | None  # the Toast-Restaurant-External-ID header; None for partner
+    details: dict[str, Any]
+
+    def envelope(self) -> dict[str, Any]:
+        """The JSON object Toast posts, keys in Toast's order."""
+        return {
+            "timestamp": self.timestamp,
+            "eventCategory": self.category,
+            "eventType": self.event_type,
+            "guid": self.guid,
+            "details": self.details,
+        }
+
+    def body(self) -> bytes:
+        """The exact bytes that are signed and sent: compact JSON, non-ASCII kept as UTF-8."""
+        text = json.dumps(self.envelope(), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        return text.encode("utf-8")
+
+    @property
+    def route_key(self) -> str:
+        """Category and restaurant joined by a dot (spec section 7); partner uses its details."""
+        return f"{self.category}.{self.restaurant_guid or self.details['restaurantGuid']}"
+
+
+Details = dict[str, Any]
+Builder = Callable[[str, Restaurant, random.Random, float], Details]
+Validator = Callable[[str, Mapping[str, Any]], None]
+Merger = Callable[[str, Restaurant, Mapping[str, Any], Mapping[str, Any]], Details]
+
+
+def merge_over(event_type: str, restaurant: Restaurant, generated: Mapping[str, Any],
+               given: Mapping[str, Any]) -> Details:
+    """The default merge: the caller's details replace generated ones key by key."""
+    return {**generated, **given}
+
+
+@dataclass(frozen=True)
+class CategorySpec:
+    """Everything the catalogue knows about one event category."""
+
+    name: str
+    event_types: tuple[str, ...]
+    restaurant_scoped: bool  # False: no Toast-Restaurant-External-ID header (partner)
+    build: Builder  # generated details for (event_type, restaurant, rng, at)
+    validate: Validator  # raises EventError naming the first bad field
+    # Combines generated and caller details; a category overrides it when a given field
+    # makes a generated one contradictory (stock: a given status drops a generated quantity).
+    merge: Merger = merge_over
+
+
+_REGISTRY: dict[str, CategorySpec] = {}
+CATEGORIES: Mapping[str, CategorySpec] = MappingProxyType(_REGISTRY)
+
+
+def register(spec: CategorySpec) -> CategorySpec:
+    """Add a category to the catalogue; names are unique."""
+    if spec.name in _REGISTRY:
+        raise ValueError(f"category {spec.name!r} is already registered")
+    if not spec.event_types:
+        raise ValueError(f"category {spec.name!r} needs at least one event type")
+    _REGISTRY[spec.name] = spec
+    return spec
+
+
+def unregister(name: str) -> None:
+    """Remove a category (plugins and tests that register temporary ones)."""
+    del _REGISTRY[name]
+
+
+def categories() -> tuple[str, ...]:
+    return tuple(_REGISTRY)
+
+
+def event_types(category: str) -> tuple[str, ...]:
+    return _spec(category).event_types
+
+
+def make_event(category: str, *, at: float, rng: random.Random, restaurants: Sequence[Restaurant],
+               event_type: str | None = None, restaurant_guid: str | None = None,
+               details: Mapping[str, Any] | None = None) -> Event:
+    """A valid event of ``category`` happening at ``at`` (epoch seconds).
+
+    The type and restaurant are drawn from ``rng`` unless given; the restaurant can also
+    be chosen by ``details["restaurantGuid"]``, and a GUID missing from ``restaurants``
+    gets a placeholder derived from it. ``details`` replace generated fields before the
+    result is validated, so an impossible combination raises :class:`EventError`.
+    """
+    spec = _spec(category)
+    given = _given(details)
+    timestamp = iso_utc(epoch_millis(_checked_at(at)))
+    if event_type is None:
+        event_type = rng.choice(spec.event_types)
+    _check_event_type(spec, event_type)
+    restaurant = _pick_restaurant(restaurants, rng, restaurant_guid, given.get("restaurantGuid"))
+    guid = new_guid(rng)
+    merged = spec.merge(event_type, restaurant, spec.build(event_type, restaurant, rng, at), given)
+    validate_details(category, event_type, merged)
+    return Event(guid=guid, category=spec.name, event_type=event_type, timestamp=timestamp,
+                 restaurant_guid=restaurant.guid if spec.restaurant_scoped else None, details=merged)
+
+
+def validate_details(category: str, event_type: str, details: Mapping[str, Any]) -> None:
+    """Check details against the category's rules, e.g. ones a receiver parsed from a body."""
+    spec = _spec(category)
+    _check_event_type(spec, event_type)
+    try:
+        json.dumps(details, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise EventError("details", f"expected JSON-serialisable values ({exc})") from None
+    spec.validate(event_type, details)
+
+
+def _spec(category: str) -> CategorySpec:
+    try:
+        return _REGISTRY[category]
+    except (KeyError, TypeError):
+        raise EventError("category", f"expected one of {', '.join(_REGISTRY)}, got {category!r}") from None
+
+
+def _check_event_type(spec: CategorySpec, event_type: str) -> None:
+    if event_type not in spec.event_types:
+        types = ", ".join(spec.event_types)
+        raise EventError("event_type", f"{spec.name} has types {types}, got {event_type!r}")
+
+
+def _given(details: Mapping[str, Any] | None) -> Details:
+    if details is None:
+        return {}
+    if not isinstance(details, Mapping) or not all(isinstance(key, str) for key in details):
+        raise EventError("details", f"expected a mapping with string keys, got {details!r}")
+    return dict(details)
+
+
+_LATEST_AT = 253_402_300_799.999  # 9999-12-31T23:59:59.999Z, the last ISO-8601 instant
+
+
+def _checked_at(at: float) -> float:
+    if isinstance(at, bool) or not isinstance(at, (int, float)) or not 0 <= at <= _LATEST_AT:
+        raise EventError("at", f"expected epoch seconds between 0 and {_LATEST_AT}, got {at!r}")
+    return at
+
+
+def _pick_restaurant(restaurants: Sequence[Restaurant], rng: random.Random,
+                     restaurant_guid: str | None, detail_guid: Any) -> Restaurant:
+    if restaurant_guid is not None and not _is_guid(restaurant_guid):
+        raise EventError("restaurant_guid", f"expected {_GUID_TEXT}, got {restaurant_guid!r}")
+    if detail_guid is not None and not _is_guid(detail_guid):
+        raise EventError("details.restaurantGuid", f"expected {_GUID_TEXT}, got {detail_guid!r}")
+    if restaurant_guid and detail_guid and restaurant_guid != detail_guid:
+        raise EventError("details.restaurantGuid",
+                         f"must equal restaurant_guid {restaurant_guid!r}, got {detail_guid!r}")
+    wanted = restaurant_guid or detail_guid
+    if wanted is None:
+        if not restaurants:
+            raise EventError("restaurants", "expected at least one restaurant when no GUID is given")
+        return rng.choice(restaurants)
+    return next((r for r in restaurants if r.guid == wanted), None) or placeholder_restaurant(wanted)
+
+
+# Time: the envelope, publishedDate and partner dates all use whole milliseconds.
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def epoch_millis(at: float) -> int:
+    """Epoch seconds to whole milliseconds, rounded so 15:11:01.05 stays .050 despite float error."""
+    return round(at * 1000)
+
+
+def iso_utc(millis: int) -> str:
+    """ISO-8601 UTC with exactly three fraction digits and ``Z``: 2024-03-28T15:11:01.050Z."""
+    moment = _EPOCH + timedelta(milliseconds=millis)
+    return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond // 1000:03d}Z"
+
+
+# Validation helpers: each returns the value and raises EventError("details.<key>", ...).
+
+_GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_GUID_TEXT = "a lowercase UUID string like 3325cc58-dc6e-4e21-85f9-7de275ffe820"
+
+
+def _is_guid(value: Any) -> bool:
+    return isinstance(value, str) and _GUID.fullmatch(value) is not None
+
+
+def _required(details: Mapping[str, Any], key: str) -> Any:
+    if key not in details:
+        raise EventError(f"details.{key}", "required field is missing")
+    return details[key]
+
+
+def _invalid(key: str, expected: str, value: Any, nullable: bool) -> EventError:
+    return EventError(f"details.{key}", f"expected {expected}{' or null' if nullable else ''}, got {value!r}")
+
+
+def check_string(details: Mapping[str, Any], key: str, *, nullable: bool = False,
+                 pattern: re.Pattern[str] | None = None, expected: str = "a JSON string") -> str | None:
+    value = _required(details, key)
+    if value is None and nullable:
+        return None
+    if not isinstance(value, str) or (pattern is not None and pattern.fullmatch(value) is None):
+        raise _invalid(key, expected, value, nullable)
+    return value
+
+
+def check_guid(details: Mapping[str, Any], key: str, *, nullable: bool = False) -> str | None:
+    return check_string(details, key, nullable=nullable, pattern=_GUID, expected=_GUID_TEXT)
+
+
+def check_enum(details: Mapping[str, Any], key: str, allowed: Collection[str]) -> str:
+    value = _required(details, key)
+    if not isinstance(value, str) or value not in allowed:
+        raise _invalid(key, f"one of {', '.join(allowed)}", value, False)
+    return value
+
+
+def check_integer(details: Mapping[str, Any], key: str, *, expected: str = "a JSON integer") -> int:
+    value = _required(details, key)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _invalid(key, expected, value, False)
+    return value
+
+
+def check_float(details: Mapping[str, Any], key: str) -> float:
+    """A JSON number written with a fraction (5.0, not 5): Python floats serialise that way."""
+    value = _required(details, key)
+    if not isinstance(value, float) or not math.isfinite(value):
+        raise _invalid(key, "a finite JSON number with a fraction (a float such as 5.0)", value, False)
+    return value
+
+
+def check_iso_utc(details: Mapping[str, Any], key: str) -> datetime:
+    value = _required(details, key)
+    expected = "an ISO-8601 UTC timestamp like 2024-03-28T15:11:01.050Z"
+    try:
+        moment = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise _invalid(key, expected, value, False) from None
+    if moment.utcoffset() != timedelta(0):
+        raise _invalid(key, expected, value, False)
+    return moment
+
+
+# The registry. A new category is one module exporting a CategorySpec plus one line here.
+# Imported last because the category modules use the names defined above.
+from . import availability, menus, partner, stock  # noqa: E402
+
+for _category in (menus.SPEC, stock.SPEC, partner.SPEC, availability.AVAILABILITY, availability.TOGGLE):
+    register(_category)

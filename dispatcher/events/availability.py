@@ -1,0 +1,50 @@
+"""restaurant_availability (device health) and restaurant_availability_toggle (channel on/off).
+
+Both categories share one details shape; each event type fixes status, reasonKey and the
+default reason text, so the table below is the whole rule set.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from typing import Any
+
+from dispatcher.events import CategorySpec, EventError, Restaurant, check_enum, check_guid, check_string
+
+# event type -> (status, reasonKey, reason)
+_OUTCOMES = {
+    "availability_online": ("ONLINE", "AVAILABILITY_ONLINE", "Restaurant can accept online orders"),
+    "availability_offline": ("OFFLINE", "AVAILABILITY_OFFLINE", "Restaurant cannot accept online orders"),
+    "toggle_availability_online": ("ONLINE", "TOGGLE_ENABLED", "User enabled integration"),
+    "toggle_availability_offline": ("OFFLINE", "TOGGLE_DISABLED", "User disabled integration"),
+}
+_STATUSES = ("ONLINE", "OFFLINE")
+_REASON_KEYS = ("AVAILABILITY_ONLINE", "AVAILABILITY_OFFLINE", "TOGGLE_ENABLED", "TOGGLE_DISABLED")
+
+
+def _build(event_type: str, restaurant: Restaurant, rng: random.Random, at: float) -> dict[str, Any]:
+    status, reason_key, reason = _OUTCOMES[event_type]
+    return {"restaurantGuid": restaurant.guid, "status": status, "reasonKey": reason_key, "reason": reason}
+
+
+def _validate(event_type: str, details: Mapping[str, Any]) -> None:
+    status, reason_key, _ = _OUTCOMES[event_type]
+    check_guid(details, "restaurantGuid")
+    if check_enum(details, "status", _STATUSES) != status:
+        raise EventError("details.status", f"{event_type} has status {status}, got {details['status']!r}")
+    if check_enum(details, "reasonKey", _REASON_KEYS) != reason_key:
+        raise EventError("details.reasonKey",
+                         f"{event_type} has reasonKey {reason_key}, got {details['reasonKey']!r}")
+    # The human text is free-form: Toast words it per scenario (e.g. snoozed channels).
+    check_string(details, "reason")
+
+
+def _spec(name: str, types: tuple[str, ...]) -> CategorySpec:
+    return CategorySpec(name=name, event_types=types, restaurant_scoped=True,
+                        build=_build, validate=_validate)
+
+
+AVAILABILITY = _spec("restaurant_availability", ("availability_online", "availability_offline"))
+TOGGLE = _spec("restaurant_availability_toggle",
+               ("toggle_availability_online", "toggle_availability_offline"))
