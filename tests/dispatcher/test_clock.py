@@ -1,0 +1,181 @@
+"""Clocks and the ISO-8601 form of platform time. No test waits in wall time."""
+
+from __future__ import annotations
+
+import asyncio
+from types import SimpleNamespace
+
+import pytest
+
+import dispatcher.clock
+from dispatcher.clock import Clock, FakeClock, ScaledClock, iso, parse_iso
+
+MARCH_28 = 1_711_638_661.05  # 2024-03-28T15:11:01.050Z
+
+
+# --- iso ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("t", "text"),
+    [
+        (MARCH_28, "2024-03-28T15:11:01.050Z"),
+        (0.0, "1970-01-01T00:00:00.000Z"),
+        (1_711_638_661, "2024-03-28T15:11:01.000Z"),
+        (1_711_638_661.0004, "2024-03-28T15:11:01.000Z"),
+        (1_711_638_661.0006, "2024-03-28T15:11:01.001Z"),
+        (1_711_638_661.9996, "2024-03-28T15:11:02.000Z"),  # rounding carries into the second
+    ],
+)
+def test_iso_is_utc_with_exactly_three_fraction_digits(t: float, text: str) -> None:
+    assert iso(t) == text
+
+
+@pytest.mark.parametrize(
+    "text", ["2024-03-28T15:11:01.050Z", "1999-12-31T23:59:59.999Z", "2024-02-29T00:00:00.001Z"]
+)
+def test_parse_round_trips(text: str) -> None:
+    assert iso(parse_iso(text)) == text
+
+
+def test_parse_iso() -> None:
+    assert parse_iso("2024-03-28T15:11:01.050Z") == MARCH_28
+    assert parse_iso("2024-03-28T17:11:01.050+02:00") == MARCH_28
+    with pytest.raises(ValueError, match="zone"):
+        parse_iso("2024-03-28T15:11:01.050")
+    with pytest.raises(ValueError):
+        parse_iso("yesterday")
+
+
+# --- ScaledClock ----------------------------------------------------------------------------
+
+
+class Ticks:
+    """A settable stand-in for time.time / time.monotonic."""
+
+    def __init__(self, value: float) -> None:
+        self.value = value
+
+    def __call__(self) -> float:
+        return self.value
+
+
+def test_scaled_clock_runs_platform_time_faster() -> None:
+    wall, monotonic = Ticks(MARCH_28), Ticks(500.0)
+    clock = ScaledClock(time_scale=60.0, wall=wall, monotonic=monotonic)
+    assert clock.now() == MARCH_28
+    monotonic.value += 10.0
+    assert clock.now() == MARCH_28 + 600.0
+
+
+def test_scaled_clock_ignores_wall_clock_jumps() -> None:
+    wall, monotonic = Ticks(MARCH_28), Ticks(0.0)
+    clock = ScaledClock(wall=wall, monotonic=monotonic)
+    wall.value -= 3600.0
+    monotonic.value += 1.0
+    assert clock.now() == MARCH_28 + 1.0
+
+
+def test_scaled_clock_explicit_origin() -> None:
+    clock = ScaledClock(time_scale=2.0, origin=0.0, wall=Ticks(MARCH_28), monotonic=Ticks(7.0))
+    assert clock.now() == 0.0
+
+
+@pytest.mark.parametrize("scale", [0.0, -1.0])
+def test_scaled_clock_needs_a_positive_scale(scale: float) -> None:
+    with pytest.raises(ValueError):
+        ScaledClock(time_scale=scale)
+
+
+async def test_scaled_clock_sleeps_platform_seconds_divided_by_the_scale(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    waited: list[float] = []
+
+    async def record(seconds: float) -> None:
+        waited.append(seconds)
+
+    monkeypatch.setattr(dispatcher.clock, "asyncio", SimpleNamespace(sleep=record))
+    await ScaledClock(time_scale=120.0).sleep(600.0)
+    assert waited == [5.0]
+
+
+def test_both_clocks_satisfy_the_protocol() -> None:
+    assert isinstance(ScaledClock(), Clock)
+    assert isinstance(FakeClock(), Clock)
+
+
+# --- FakeClock ------------------------------------------------------------------------------
+
+
+def test_fake_clock_is_settable_and_never_goes_back() -> None:
+    clock = FakeClock(start=100.0)
+    clock.advance(5.0)
+    assert clock.now() == 105.0
+    clock.set(200.0)
+    assert clock.now() == 200.0
+    with pytest.raises(ValueError):
+        clock.set(199.0)
+    with pytest.raises(ValueError):
+        clock.advance(-1.0)
+
+
+async def test_sleep_waits_until_the_clock_is_advanced() -> None:
+    clock = FakeClock(start=0.0)
+    sleeper = asyncio.create_task(clock.sleep(300.0))
+    await clock.run_for(0.0)
+    assert not sleeper.done()
+    assert clock.next_deadline == 300.0
+
+    clock.advance(299.0)
+    await clock.run_for(0.0)
+    assert not sleeper.done()
+    clock.advance(1.0)
+    await clock.run_for(0.0)
+    assert sleeper.done()
+    assert clock.next_deadline is None
+
+
+async def test_non_positive_sleep_only_yields() -> None:
+    clock = FakeClock(start=0.0)
+    await clock.sleep(0.0)
+    await clock.sleep(-5.0)
+    assert (clock.now(), clock.next_deadline) == (0.0, None)
+
+
+async def test_run_for_wakes_each_sleeper_at_its_own_deadline() -> None:
+    """Ten platform minutes of a retrying worker and a 0.5 s poll loop, without waiting."""
+    clock = FakeClock(start=0.0)
+    attempts: list[float] = []
+    polls = 0
+
+    async def deliver() -> None:
+        attempts.append(clock.now())
+        for delay in (300.0, 600.0):
+            await clock.sleep(delay)
+            attempts.append(clock.now())
+
+    async def poll() -> None:
+        nonlocal polls
+        while True:
+            await clock.sleep(0.5)
+            polls += 1
+
+    tasks = [asyncio.create_task(deliver()), asyncio.create_task(deliver()), asyncio.create_task(poll())]
+    await clock.run_for(900.0)
+    assert attempts == [0.0, 0.0, 300.0, 300.0, 900.0, 900.0]  # concurrent sleeps do not add up
+    assert polls == 1800
+    assert clock.now() == 900.0
+    tasks[2].cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def test_a_cancelled_sleeper_is_forgotten() -> None:
+    clock = FakeClock(start=0.0)
+    sleeper = asyncio.create_task(clock.sleep(10.0))
+    await clock.run_for(0.0)
+    sleeper.cancel()
+    await asyncio.gather(sleeper, return_exceptions=True)
+    assert clock.next_deadline is None
+    await clock.run_for(20.0)
+    assert clock.now() == 20.0
