@@ -1,0 +1,277 @@
+"""The dispatcher's admin API under /api (JSON). Handlers translate HTTP to DispatcherService calls
+and back; every rule lives in the service. Errors are ``{"error": code, "detail": text}``."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from aiohttp import web
+
+from dispatcher.clock import iso, parse_iso
+from dispatcher.errors import DispatcherError, InvalidInput, UnknownResource, WrongState
+from dispatcher.service import DispatcherService
+from storage import StorageUnavailable
+from storage.deliveries import AttemptRecord, DeliveryQuery, DeliveryRecord
+from storage.subscriptions import SubscriptionRecord, TransitionRecord
+
+SERVICE = web.AppKey("dispatcher_service", DispatcherService)
+
+_STATUS_OF = {InvalidInput: 400, UnknownResource: 404, WrongState: 409}
+_PERIODS = {"1h": 3600, "24h": 86400, "7d": 7 * 86400, "30d": 30 * 86400}
+MAX_LIMIT = 500
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def error_response(status: int, error: str, detail: str, field: str | None = None) -> web.Response:
+    body: dict[str, Any] = {"error": error, "detail": detail}
+    if field:
+        body["field"] = field
+    return web.json_response(body, status=status)
+
+
+def api(handler: Handler) -> Handler:
+    """Turn the dispatcher's exceptions into JSON errors; never a 500 for bad input."""
+
+    @functools.wraps(handler)
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except DispatcherError as exc:
+            return error_response(_STATUS_OF.get(type(exc), 400), exc.code, exc.detail, exc.field)
+        except StorageUnavailable as exc:
+            return error_response(503, "storage_unavailable", str(exc))
+
+    return wrapped
+
+
+async def json_object(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json(loads=_strict_loads)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"request body is not JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise InvalidInput("request body must be a JSON object")
+    return body
+
+
+def _strict_loads(text: str) -> Any:
+    return json.loads(text, parse_constant=_reject_constant)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _query_time(query: Mapping[str, str], name: str) -> float | None:
+    if not query.get(name):
+        return None
+    try:
+        return parse_iso(query[name])
+    except ValueError:
+        raise InvalidInput(f"{name} must be an ISO-8601 time with a zone, e.g. "
+                           f"2024-03-28T15:11:01.050Z; got {query[name]!r}", name) from None
+
+
+def _query_limit(query: Mapping[str, str], default: int = 50) -> int:
+    text = query.get("limit", str(default))
+    if not text.isdigit() or not 1 <= int(text) <= MAX_LIMIT:
+        raise InvalidInput(f"limit must be an integer 1-{MAX_LIMIT}, got {text!r}", "limit")
+    return int(text)
+
+
+def encode_cursor(cursor: tuple[float, int] | None) -> str | None:
+    if cursor is None:
+        return None
+    return base64.urlsafe_b64encode(f"{cursor[0]!r}:{cursor[1]}".encode()).decode()
+
+
+def decode_cursor(text: str | None) -> tuple[float, int] | None:
+    if not text:
+        return None
+    try:
+        created, ident = base64.urlsafe_b64decode(text.encode()).decode().split(":")
+        return float(created), int(ident)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise InvalidInput("cursor is not one this API returned", "cursor") from None
+
+
+def _status_filter(text: str | None) -> str | None:
+    if not text or text.lower() == "all":
+        return None
+    status = text.strip().upper().replace(" ", "_")
+    if status not in ("SUCCESS", "PENDING", "NOT_SENT", "FAILURE"):
+        raise InvalidInput("status must be one of All, SUCCESS, PENDING, NOT_SENT, FAILURE; "
+                           f"got {text!r}", "status")
+    return status
+
+
+# -- JSON shapes -------------------------------------------------------------------------------
+def subscription_json(record: SubscriptionRecord) -> dict[str, Any]:
+    return {
+        "guid": record.guid, "name": record.name, "eventCategory": record.event_category,
+        "url": record.url, "notificationEmail": record.notification_email,
+        "status": record.status, "secret": record.secret,
+        "pausedUntil": iso(record.paused_until) if record.paused_until else None,
+        "createdDate": iso(record.created_at), "modifiedDate": iso(record.modified_at),
+    }
+
+
+def delivery_json(record: DeliveryRecord) -> dict[str, Any]:
+    return {
+        "webhookGuid": record.webhook_guid, "subscriptionGuid": record.subscription_guid,
+        "eventGuid": record.event_guid, "eventCategory": record.category,
+        "eventType": record.event_type, "status": record.status,
+        "firstSentAt": iso(record.first_sent_at) if record.first_sent_at else None,
+        "createdAt": iso(record.created_at),
+        "attempts": record.attempts, "totalAttempts": record.total_attempts,
+        "series": record.series, "responseCode": record.last_status_code,
+        "lastOutcome": record.last_outcome,
+        "nextAttemptAt": iso(record.next_attempt_at) if record.next_attempt_at else None,
+        "routeKey": record.route_key, "signature": record.signature, "webhookUrl": record.url,
+        "body": record.body.decode("utf-8", "replace"),
+    }
+
+
+def attempt_json(record: AttemptRecord) -> dict[str, Any]:
+    return {
+        "series": record.series, "attemptNumber": record.number, "at": iso(record.started_at),
+        "outcome": record.outcome, "responseCode": record.status_code,
+        "latencyMs": round(record.latency_ms, 1), "detail": record.detail,
+        "responseExcerpt": record.response_excerpt,
+    }
+
+
+def transition_json(record: TransitionRecord) -> dict[str, Any]:
+    return {"kind": record.kind, "at": iso(record.at), "errorsInWindow": record.errors_in_window,
+            "pausesInWindow": record.pauses_in_window, "reason": record.reason}
+
+
+# -- handlers ----------------------------------------------------------------------------------
+routes = web.RouteTableDef()
+
+
+@routes.post("/api/subscriptions")
+@api
+async def create_subscription(request: web.Request) -> web.Response:
+    body = await json_object(request)
+    unknown = set(body) - {"eventCategory", "url", "name", "notificationEmail"}
+    if unknown:
+        raise InvalidInput(f"unknown field {sorted(unknown)[0]}", sorted(unknown)[0])
+    record = await request.app[SERVICE].create_subscription(
+        event_category=body.get("eventCategory"), url=body.get("url"),
+        notification_email=body.get("notificationEmail"), name=body.get("name"))
+    return web.json_response(subscription_json(record), status=201)
+
+
+@routes.get("/api/subscriptions")
+@api
+async def list_subscriptions(request: web.Request) -> web.Response:
+    records = await request.app[SERVICE].list_subscriptions()
+    return web.json_response({"items": [subscription_json(r) for r in records]})
+
+
+@routes.get("/api/subscriptions/{guid}")
+@api
+async def get_subscription(request: web.Request) -> web.Response:
+    record = await request.app[SERVICE].get_subscription(request.match_info["guid"])
+    return web.json_response(subscription_json(record))
+
+
+_EDITABLE = {"url": "url", "name": "name", "notificationEmail": "notification_email",
+             "eventCategory": "event_category"}
+
+
+@routes.patch("/api/subscriptions/{guid}")
+@api
+async def edit_subscription(request: web.Request) -> web.Response:
+    body = await json_object(request)
+    for field in body:
+        if field not in _EDITABLE:
+            raise InvalidInput(f"{field} is not editable (editable: url, name, "
+                               "notificationEmail)", field)
+    changes = {_EDITABLE[field]: value for field, value in body.items()}
+    record = await request.app[SERVICE].edit_subscription(request.match_info["guid"], changes)
+    return web.json_response(subscription_json(record))
+
+
+@routes.delete("/api/subscriptions/{guid}")
+@api
+async def delete_subscription(request: web.Request) -> web.Response:
+    await request.app[SERVICE].delete_subscription(request.match_info["guid"])
+    return web.Response(status=204)
+
+
+@routes.post("/api/subscriptions/{guid}/restart")
+@api
+async def restart_subscription(request: web.Request) -> web.Response:
+    record = await request.app[SERVICE].restart_subscription(request.match_info["guid"])
+    return web.json_response(subscription_json(record))
+
+
+@routes.get("/api/subscriptions/{guid}/backoff")
+@api
+async def backoff(request: web.Request) -> web.Response:
+    view = await request.app[SERVICE].backoff(request.match_info["guid"])
+    return web.json_response({
+        "status": view.status, "errorsInWindow": view.errors_in_window,
+        "pausesInWindow": view.pauses_in_window,
+        "pausedUntil": iso(view.paused_until) if view.paused_until else None,
+        "history": [transition_json(t) for t in view.history],
+    })
+
+
+@routes.get("/api/subscriptions/{guid}/deliveries")
+@api
+async def list_deliveries(request: web.Request) -> web.Response:
+    service, query = request.app[SERVICE], request.query
+    created_from = _query_time(query, "from")
+    if query.get("period"):
+        if query["period"] not in _PERIODS:
+            raise InvalidInput(f"period must be one of {', '.join(_PERIODS)}", "period")
+        created_from = max(created_from or 0.0, service.clock.now() - _PERIODS[query["period"]])
+    page = await service.list_deliveries(DeliveryQuery(
+        subscription_guid=request.match_info["guid"], status=_status_filter(query.get("status")),
+        created_from=created_from, created_to=_query_time(query, "to"),
+        limit=_query_limit(query), cursor=decode_cursor(query.get("cursor"))))
+    return web.json_response({"items": [delivery_json(d) for d in page.items],
+                              "nextCursor": encode_cursor(page.next_cursor)})
+
+
+@routes.get("/api/deliveries/{webhook_guid}")
+@api
+async def get_delivery(request: web.Request) -> web.Response:
+    delivery, attempts = await request.app[SERVICE].get_delivery(request.match_info["webhook_guid"])
+    return web.json_response({**delivery_json(delivery),
+                              "attemptHistory": [attempt_json(a) for a in attempts]})
+
+
+@routes.post("/api/deliveries/{webhook_guid}/replay")
+@api
+async def replay(request: web.Request) -> web.Response:
+    delivery = await request.app[SERVICE].replay(request.match_info["webhook_guid"])
+    return web.json_response(delivery_json(delivery), status=202)
+
+
+@routes.post("/api/events")
+@api
+async def send_events(request: web.Request) -> web.Response:
+    body = await json_object(request)
+    unknown = set(body) - {"eventCategory", "eventType", "restaurantGuid", "details", "count"}
+    if unknown:
+        raise InvalidInput(f"unknown field {sorted(unknown)[0]}", sorted(unknown)[0])
+    details = body.get("details")
+    if details is not None and not isinstance(details, dict):
+        raise InvalidInput("details must be a JSON object", "details")
+    for name in ("eventType", "restaurantGuid"):
+        if body.get(name) is not None and not isinstance(body[name], str):
+            raise InvalidInput(f"{name} must be a string", name)
+    made = await request.app[SERVICE].send_events(
+        category=body.get("eventCategory"), event_type=body.get("eventType"),
+        restaurant_guid=body.get("restaurantGuid"), details=details, count=body.get("count", 1))
+    return web.json_response({"eventGuids": [event.guid for event in made]}, status=202)

@@ -1,0 +1,261 @@
+"""What an operator can do with the platform simulator. The API, CLI, pages and load tests all
+call this one class, so each rule is written once."""
+
+from __future__ import annotations
+
+import ipaddress
+import random
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import signing
+from dispatcher import events as catalogue
+from dispatcher.backoff import BackoffRules, BackoffState, NotStopped, counts, restart
+from dispatcher.clock import Clock
+from dispatcher.engine import TransitionHook
+from dispatcher.errors import InvalidInput, UnknownResource, WrongState
+from dispatcher.settings import DispatcherSettings
+from storage import Database, NotFound
+from storage.deliveries import (
+    AttemptRecord,
+    DeliveryPage,
+    DeliveryQuery,
+    DeliveryRecord,
+    DeliveryStore,
+    EventRecord,
+    NewDelivery,
+)
+from storage.subscriptions import SubscriptionRecord, SubscriptionStore, TransitionRecord
+
+MAX_EVENTS_PER_REQUEST = 10_000
+# The catalogue names its inputs in Python; callers know them by the API's names.
+_API_FIELDS = {"category": "eventCategory", "event_type": "eventType",
+               "restaurant_guid": "restaurantGuid"}
+
+
+def default_name(category: str) -> str:
+    """The portal fills the name from the category: ``restaurant_availability`` -> ``Restaurant availability``."""
+    return category.replace("_", " ").capitalize()
+
+
+def check_url(url: Any, block_private_networks: bool) -> str:
+    if not isinstance(url, str) or not url.strip():
+        raise InvalidInput("url is required: the http(s) URL webhooks are sent to", "url")
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidInput(f"url must be an absolute http or https URL, got {url!r}", "url")
+    try:
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError:
+        raise InvalidInput(f"url has an invalid port: {url!r}", "url") from None
+    if block_private_networks and _is_private_host(parts.hostname):
+        raise InvalidInput(f"url points at a private or local address ({parts.hostname}), which "
+                           "dispatcher.block_private_networks forbids", "url")
+    return url.strip()
+
+
+def _is_private_host(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return not address.is_global
+
+
+def check_email(email: Any) -> str:
+    if not isinstance(email, str):
+        raise InvalidInput("notificationEmail is required", "notificationEmail")
+    email = email.strip()
+    local, at, domain = email.rpartition("@")
+    if (not at or not local or not domain or "@" in local or any(c.isspace() for c in email)
+            or len(email) > 254 or domain.startswith(".") or domain.endswith(".")):
+        raise InvalidInput(f"notificationEmail is not an email address: {email!r}",
+                           "notificationEmail")
+    return email
+
+
+def check_name(name: Any) -> str:
+    if not isinstance(name, str) or not name.strip() or len(name) > 200:
+        raise InvalidInput("name must be 1-200 characters of text", "name")
+    return name.strip()
+
+
+def check_category(category: Any) -> str:
+    if category not in catalogue.categories():
+        raise InvalidInput(f"eventCategory must be one of {', '.join(catalogue.categories())}, "
+                           f"got {category!r}", "eventCategory")
+    return category
+
+
+@dataclass(frozen=True)
+class BackoffView:
+    status: str
+    errors_in_window: int
+    pauses_in_window: int
+    paused_until: float | None
+    history: list[TransitionRecord]
+
+
+class DispatcherService:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        settings: DispatcherSettings,
+        rules: BackoffRules,
+        *,
+        wake: Callable[[], None] = lambda: None,
+        on_transition: TransitionHook | None = None,
+    ) -> None:
+        self.subscriptions = SubscriptionStore(db)
+        self.deliveries = DeliveryStore(db)
+        self.clock = clock
+        self.settings = settings
+        self.rules = rules
+        self._wake = wake
+        self._on_transition = on_transition
+        self._rng = random.Random(settings.seed)
+        self.restaurants = catalogue.simulated_restaurants(settings.restaurants, settings.seed)
+
+    # -- subscriptions ---------------------------------------------------------------------
+    async def create_subscription(self, *, event_category: Any, url: Any, notification_email: Any,
+                                  name: Any = None) -> SubscriptionRecord:
+        category = check_category(event_category)
+        now = self.clock.now()
+        record = SubscriptionRecord(
+            guid=str(uuid.uuid4()),
+            name=default_name(category) if name in (None, "") else check_name(name),
+            event_category=category,
+            url=check_url(url, self.settings.block_private_networks),
+            notification_email=check_email(notification_email),
+            secret=signing.new_secret(),
+            status="ACTIVE",
+            backoff=BackoffState().to_json(),
+            paused_until=None,
+            created_at=now,
+            modified_at=now,
+        )
+        return await self.subscriptions.add(record)
+
+    async def get_subscription(self, guid: str) -> SubscriptionRecord:
+        try:
+            return await self.subscriptions.get(guid)
+        except NotFound:
+            raise UnknownResource(f"no subscription {guid}") from None
+
+    async def list_subscriptions(self) -> list[SubscriptionRecord]:
+        return await self.subscriptions.list()
+
+    async def edit_subscription(self, guid: str, changes: Mapping[str, Any]) -> SubscriptionRecord:
+        """``changes`` may hold ``url``, ``name``, ``notification_email``; nothing else is editable."""
+        if "event_category" in changes:
+            raise InvalidInput("eventCategory cannot be changed after a subscription is created; "
+                               "create a new subscription instead", "eventCategory")
+        checked: dict[str, str] = {}
+        for field, value in changes.items():
+            if field == "url":
+                checked["url"] = check_url(value, self.settings.block_private_networks)
+            elif field == "name":
+                checked["name"] = check_name(value)
+            elif field == "notification_email":
+                checked["notification_email"] = check_email(value)
+            else:
+                raise InvalidInput(f"{field} is not editable (editable: url, name, "
+                                   "notificationEmail)", field)
+        try:
+            return await self.subscriptions.edit(guid, checked, self.clock.now())
+        except NotFound:
+            raise UnknownResource(f"no subscription {guid}") from None
+
+    async def delete_subscription(self, guid: str) -> None:
+        try:
+            await self.subscriptions.delete(guid)
+        except NotFound:
+            raise UnknownResource(f"no subscription {guid}") from None
+
+    async def restart_subscription(self, guid: str) -> SubscriptionRecord:
+        """A STOPPED subscription becomes ACTIVE with its history cleared; notifies the owner."""
+        now = self.clock.now()
+        async with self.deliveries.transaction() as tx:
+            try:
+                record = await tx.subscription(guid)
+            except NotFound:
+                raise UnknownResource(f"no subscription {guid}") from None
+            try:
+                state, transitions = restart(BackoffState.from_json(dict(record.backoff)), now)
+            except NotStopped as exc:
+                raise WrongState(str(exc)) from None
+            await tx.save_backoff(guid, state.status.value, state.to_json(), None, now)
+            for transition in transitions:
+                await tx.add_transition(TransitionRecord(
+                    guid, transition.kind.value, transition.at, transition.errors_in_window,
+                    transition.pauses_in_window, transition.reason))
+                if self._on_transition is not None:
+                    await self._on_transition(tx, record, transition)
+        return await self.get_subscription(guid)
+
+    async def backoff(self, guid: str) -> BackoffView:
+        record = await self.get_subscription(guid)
+        state = BackoffState.from_json(dict(record.backoff))
+        errors, pauses = counts(state, self.rules, self.clock.now())
+        history = await self.subscriptions.transitions(guid)
+        return BackoffView(record.status, errors, pauses, record.paused_until, history)
+
+    # -- events ----------------------------------------------------------------------------
+    async def send_events(self, *, category: Any, event_type: str | None = None,
+                          restaurant_guid: str | None = None,
+                          details: Mapping[str, Any] | None = None,
+                          count: int = 1) -> list[catalogue.Event]:
+        """Make ``count`` events and commit each with one delivery per subscription of its category."""
+        category = check_category(category)
+        if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_EVENTS_PER_REQUEST:
+            raise InvalidInput(f"count must be an integer 1-{MAX_EVENTS_PER_REQUEST}", "count")
+        now = self.clock.now()
+        made = []
+        for _ in range(count):
+            try:
+                made.append(catalogue.make_event(
+                    category, at=now, rng=self._rng, restaurants=self.restaurants,
+                    event_type=event_type, restaurant_guid=restaurant_guid, details=details))
+            except catalogue.EventError as exc:
+                raise InvalidInput(str(exc), _API_FIELDS.get(exc.field, exc.field)) from None
+        targets = await self.subscriptions.list(category)
+        batch = []
+        for event in made:
+            body = event.body()
+            record = EventRecord(event.guid, category, event.event_type, event.restaurant_guid,
+                                 event.timestamp, body, now)
+            batch.append((record, [
+                NewDelivery(str(uuid.uuid4()), sub.guid, event.route_key,
+                            signing.sign(sub.secret, body, event.timestamp))
+                for sub in targets]))
+        await self.deliveries.add_events(batch)
+        if targets:
+            self._wake()
+        return made
+
+    # -- deliveries ------------------------------------------------------------------------
+    async def list_deliveries(self, query: DeliveryQuery) -> DeliveryPage:
+        await self.get_subscription(query.subscription_guid)
+        return await self.deliveries.list(query)
+
+    async def get_delivery(self, webhook_guid: str) -> tuple[DeliveryRecord, list[AttemptRecord]]:
+        try:
+            delivery = await self.deliveries.get(webhook_guid)
+        except NotFound:
+            raise UnknownResource(f"no delivery {webhook_guid}") from None
+        return delivery, await self.deliveries.attempts(webhook_guid)
+
+    async def replay(self, webhook_guid: str) -> DeliveryRecord:
+        """Send the same event (same GUID, same body) again in a new attempt series."""
+        try:
+            delivery = await self.deliveries.replay(webhook_guid, self.clock.now())
+        except NotFound:
+            raise UnknownResource(f"no delivery {webhook_guid}") from None
+        self._wake()
+        return delivery

@@ -1,0 +1,288 @@
+"""Events, their deliveries (one per event and subscription) and every attempt: the outbox.
+
+An event and all its deliveries are committed before any attempt is made, so nothing is lost by a
+crash; an attempt in flight holds a lease (``claimed_until``) that lapses if the process dies, so
+the delivery is picked up again on the next start. Policy (what is due, what is retried, back-off)
+is decided by the dispatcher; :class:`DispatchTransaction` only reads and writes what it is told.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import aiosqlite
+
+from storage.errors import NotFound
+from storage.sqlite import Database
+from storage.subscriptions import (
+    SubscriptionRecord,
+    TransitionRecord,
+    add_transition,
+    load_subscription,
+    save_backoff,
+)
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    guid: str
+    category: str
+    event_type: str
+    restaurant_guid: str | None
+    timestamp: str
+    body: bytes
+    created_at: float
+
+
+@dataclass(frozen=True)
+class NewDelivery:
+    webhook_guid: str
+    subscription_guid: str
+    route_key: str
+    signature: str
+
+
+@dataclass(frozen=True)
+class DeliveryRecord:
+    id: int
+    webhook_guid: str
+    subscription_guid: str
+    event_guid: str
+    category: str
+    event_type: str
+    restaurant_guid: str | None
+    status: str
+    series: int
+    attempts: int
+    total_attempts: int
+    next_attempt_at: float | None
+    first_sent_at: float | None
+    last_status_code: int | None
+    last_outcome: str | None
+    route_key: str
+    signature: str
+    body: bytes
+    url: str
+    created_at: float
+    updated_at: float
+
+
+@dataclass(frozen=True)
+class AttemptRecord:
+    series: int
+    number: int
+    started_at: float
+    outcome: str
+    status_code: int | None
+    latency_ms: float
+    detail: str
+    response_excerpt: str
+
+
+@dataclass(frozen=True)
+class DeliveryQuery:
+    subscription_guid: str
+    status: str | None = None
+    created_from: float | None = None
+    created_to: float | None = None
+    limit: int = 50
+    cursor: tuple[float, int] | None = None   # (created_at, id) of the last row already seen
+
+
+@dataclass(frozen=True)
+class DeliveryPage:
+    items: list[DeliveryRecord]
+    next_cursor: tuple[float, int] | None
+
+
+_DELIVERY_SELECT = """
+SELECT d.*, e.category, e.event_type, e.restaurant_guid, e.body, s.url
+FROM delivery d JOIN event e ON e.guid = d.event_guid JOIN subscription s ON s.guid = d.subscription_guid
+"""
+
+
+def _delivery(row: aiosqlite.Row) -> DeliveryRecord:
+    return DeliveryRecord(
+        id=row["id"], webhook_guid=row["webhook_guid"], subscription_guid=row["subscription_guid"],
+        event_guid=row["event_guid"], category=row["category"], event_type=row["event_type"],
+        restaurant_guid=row["restaurant_guid"], status=row["status"], series=row["series"],
+        attempts=row["attempts"], total_attempts=row["total_attempts"],
+        next_attempt_at=row["next_attempt_at"], first_sent_at=row["first_sent_at"],
+        last_status_code=row["last_status_code"], last_outcome=row["last_outcome"],
+        route_key=row["route_key"], signature=row["signature"], body=bytes(row["body"]),
+        url=row["url"], created_at=row["created_at"], updated_at=row["updated_at"],
+    )
+
+
+def _attempt(row: aiosqlite.Row) -> AttemptRecord:
+    return AttemptRecord(row["series"], row["number"], row["started_at"], row["outcome"],
+                         row["status_code"], row["latency_ms"], row["detail"],
+                         row["response_excerpt"])
+
+
+class DispatchTransaction:
+    """The dispatcher's writes inside one transaction. Obtain with DeliveryStore.transaction()."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self.conn = conn   # for other stores' functions that join this transaction
+
+    async def subscription(self, guid: str) -> SubscriptionRecord:
+        return await load_subscription(self.conn, guid)
+
+    async def save_backoff(self, guid: str, status: str, backoff: Mapping[str, Any],
+                           paused_until: float | None, at: float) -> None:
+        await save_backoff(self.conn, guid, status, backoff, paused_until, at)
+
+    async def add_transition(self, transition: TransitionRecord) -> None:
+        await add_transition(self.conn, transition)
+
+    async def paused_until_before(self, now: float) -> list[SubscriptionRecord]:
+        """Paused subscriptions whose pause has run out by ``now``."""
+        async with self.conn.execute(
+            "SELECT guid FROM subscription WHERE status = 'PAUSED' AND paused_until <= ?", (now,)
+        ) as cur:
+            guids = [row[0] for row in await cur.fetchall()]
+        return [await load_subscription(self.conn, guid) for guid in guids]
+
+    async def claim_due(self, now: float, limit: int, lease_until: float) -> list[DeliveryRecord]:
+        """Pending deliveries due by ``now`` and not in flight, oldest due first; leased."""
+        async with self.conn.execute(
+            _DELIVERY_SELECT + "WHERE d.status = 'PENDING' AND d.next_attempt_at <= ? "
+            "AND (d.claimed_until IS NULL OR d.claimed_until < ?) "
+            "ORDER BY d.next_attempt_at, d.id LIMIT ?",
+            (now, now, limit),
+        ) as cur:
+            rows = [_delivery(row) for row in await cur.fetchall()]
+        await self.conn.executemany(
+            "UPDATE delivery SET claimed_until = ? WHERE id = ?",
+            [(lease_until, row.id) for row in rows],
+        )
+        return rows
+
+    async def add_attempt(self, delivery_id: int, attempt: AttemptRecord) -> None:
+        await self.conn.execute(
+            "INSERT INTO attempt (delivery_id, series, number, started_at, outcome, status_code, "
+            "latency_ms, detail, response_excerpt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (delivery_id, attempt.series, attempt.number, attempt.started_at, attempt.outcome,
+             attempt.status_code, attempt.latency_ms, attempt.detail, attempt.response_excerpt),
+        )
+        await self.conn.execute(
+            "UPDATE delivery SET attempts = ?, total_attempts = total_attempts + 1, "
+            "first_sent_at = coalesce(first_sent_at, ?), last_status_code = ?, last_outcome = ? "
+            "WHERE id = ?",
+            (attempt.number, attempt.started_at, attempt.status_code, attempt.outcome,
+             delivery_id),
+        )
+
+    async def set_status(self, delivery_id: int, status: str, next_attempt_at: float | None,
+                         at: float, *, series: int) -> None:
+        """Move a delivery to ``status`` and release its lease, unless it was replayed meanwhile
+        (a new ``series`` started: the old series' result must not overwrite it)."""
+        await self.conn.execute(
+            "UPDATE delivery SET status = ?, next_attempt_at = ?, claimed_until = NULL, "
+            "updated_at = ? WHERE id = ? AND series = ?",
+            (status, next_attempt_at, at, delivery_id, series),
+        )
+
+
+class DeliveryStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[DispatchTransaction]:
+        async with self._db.write() as conn:
+            yield DispatchTransaction(conn)
+
+    async def add_events(self, events: Sequence[tuple[EventRecord, Sequence[NewDelivery]]]) -> None:
+        """Commit events and their deliveries (each due at once) in one transaction."""
+        async with self._db.write() as conn:
+            await conn.executemany(
+                "INSERT INTO event (guid, category, event_type, restaurant_guid, timestamp, body, "
+                "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(e.guid, e.category, e.event_type, e.restaurant_guid, e.timestamp, e.body,
+                  e.created_at) for e, _ in events],
+            )
+            await conn.executemany(
+                "INSERT INTO delivery (webhook_guid, subscription_guid, event_guid, status, "
+                "next_attempt_at, route_key, signature, created_at, updated_at) "
+                "VALUES (?, ?, ?, 'PENDING', ?, ?, ?, ?, ?)",
+                [(d.webhook_guid, d.subscription_guid, e.guid, e.created_at, d.route_key,
+                  d.signature, e.created_at, e.created_at) for e, ds in events for d in ds],
+            )
+
+    async def get(self, webhook_guid: str) -> DeliveryRecord:
+        async with self._db.read() as conn:
+            async with conn.execute(_DELIVERY_SELECT + "WHERE d.webhook_guid = ?",
+                                    (webhook_guid,)) as cur:
+                row = await cur.fetchone()
+        if row is None:
+            raise NotFound(f"no delivery {webhook_guid}")
+        return _delivery(row)
+
+    async def attempts(self, webhook_guid: str) -> list[AttemptRecord]:
+        async with self._db.read() as conn:
+            async with conn.execute(
+                "SELECT a.* FROM attempt a JOIN delivery d ON d.id = a.delivery_id "
+                "WHERE d.webhook_guid = ? ORDER BY a.id", (webhook_guid,)
+            ) as cur:
+                return [_attempt(row) for row in await cur.fetchall()]
+
+    async def list(self, query: DeliveryQuery) -> DeliveryPage:
+        """Newest first, keyset-paginated on (created_at, id)."""
+        where, args = ["d.subscription_guid = ?"], [query.subscription_guid]
+        if query.status is not None:
+            where.append("d.status = ?")
+            args.append(query.status)
+        if query.created_from is not None:
+            where.append("d.created_at >= ?")
+            args.append(query.created_from)
+        if query.created_to is not None:
+            where.append("d.created_at < ?")
+            args.append(query.created_to)
+        if query.cursor is not None:
+            where.append("(d.created_at, d.id) < (?, ?)")
+            args.extend(query.cursor)
+        sql = (_DELIVERY_SELECT + "WHERE " + " AND ".join(where)
+               + " ORDER BY d.created_at DESC, d.id DESC LIMIT ?")
+        async with self._db.read() as conn:
+            async with conn.execute(sql, (*args, query.limit + 1)) as cur:
+                rows = [_delivery(row) for row in await cur.fetchall()]
+        more = len(rows) > query.limit
+        items = rows[: query.limit]
+        cursor = (items[-1].created_at, items[-1].id) if more and items else None
+        return DeliveryPage(items, cursor)
+
+    async def replay(self, webhook_guid: str, at: float) -> DeliveryRecord:
+        """Start a new attempt series for the same event and body, due at once."""
+        async with self._db.write() as conn:
+            cursor = await conn.execute(
+                "UPDATE delivery SET status = 'PENDING', series = series + 1, attempts = 0, "
+                "next_attempt_at = ?, claimed_until = NULL, updated_at = ? WHERE webhook_guid = ?",
+                (at, at, webhook_guid),
+            )
+            if cursor.rowcount == 0:
+                raise NotFound(f"no delivery {webhook_guid}")
+        return await self.get(webhook_guid)
+
+    async def next_due_at(self) -> float | None:
+        """The earliest time anything needs the dispatcher: a due delivery or a pause ending."""
+        async with self._db.read() as conn:
+            async with conn.execute(
+                "SELECT min(t) FROM (SELECT min(coalesce(max(next_attempt_at, claimed_until), "
+                "next_attempt_at)) AS t FROM delivery WHERE status = 'PENDING' "
+                "UNION ALL SELECT min(paused_until) FROM subscription WHERE status = 'PAUSED')"
+            ) as cur:
+                row = await cur.fetchone()
+        return row[0]
+
+    async def status_counts(self, subscription_guid: str | None = None) -> dict[str, int]:
+        sql, args = "SELECT status, count(*) FROM delivery", ()
+        if subscription_guid is not None:
+            sql, args = sql + " WHERE subscription_guid = ?", (subscription_guid,)
+        async with self._db.read() as conn:
+            async with conn.execute(sql + " GROUP BY status", args) as cur:
+                return {row[0]: row[1] for row in await cur.fetchall()}

@@ -1,0 +1,83 @@
+"""Tables of the dispatcher: subscriptions, events, deliveries, attempts, back-off history."""
+
+from __future__ import annotations
+
+from storage.schema import Schema
+
+_V1 = """
+CREATE TABLE subscription (
+    guid               TEXT PRIMARY KEY,
+    name               TEXT NOT NULL,
+    event_category     TEXT NOT NULL,
+    url                TEXT NOT NULL,
+    notification_email TEXT NOT NULL,
+    secret             TEXT NOT NULL,
+    status             TEXT NOT NULL,      -- ACTIVE | PAUSED | STOPPED, mirrors backoff
+    backoff            TEXT NOT NULL,      -- JSON of the back-off state machine
+    paused_until       REAL,
+    created_at         REAL NOT NULL,
+    modified_at        REAL NOT NULL
+);
+CREATE INDEX subscription_by_category ON subscription (event_category);
+CREATE INDEX subscription_paused ON subscription (paused_until) WHERE status = 'PAUSED';
+
+CREATE TABLE event (
+    guid            TEXT PRIMARY KEY,
+    category        TEXT NOT NULL,
+    event_type      TEXT NOT NULL,
+    restaurant_guid TEXT,
+    timestamp       TEXT NOT NULL,          -- the envelope's timestamp text, as signed
+    body            BLOB NOT NULL,          -- the exact bytes sent
+    created_at      REAL NOT NULL
+);
+
+CREATE TABLE delivery (
+    id                INTEGER PRIMARY KEY,
+    webhook_guid      TEXT NOT NULL UNIQUE,
+    subscription_guid TEXT NOT NULL REFERENCES subscription (guid) ON DELETE CASCADE,
+    event_guid        TEXT NOT NULL REFERENCES event (guid),
+    status            TEXT NOT NULL,        -- SUCCESS | PENDING | NOT_SENT | FAILURE
+    series            INTEGER NOT NULL DEFAULT 1,   -- 1 + number of replays
+    attempts          INTEGER NOT NULL DEFAULT 0,   -- attempts in the current series
+    total_attempts    INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at   REAL,                 -- platform time the next attempt is due
+    claimed_until     REAL,                 -- lease: an attempt is in flight until then
+    first_sent_at     REAL,
+    last_status_code  INTEGER,
+    last_outcome      TEXT,
+    route_key         TEXT NOT NULL,
+    signature         TEXT NOT NULL,
+    created_at        REAL NOT NULL,
+    updated_at        REAL NOT NULL
+);
+CREATE INDEX delivery_due ON delivery (next_attempt_at) WHERE status = 'PENDING';
+CREATE INDEX delivery_by_subscription ON delivery (subscription_guid, created_at, id);
+CREATE INDEX delivery_by_event ON delivery (event_guid);
+
+CREATE TABLE attempt (
+    id               INTEGER PRIMARY KEY,
+    delivery_id      INTEGER NOT NULL REFERENCES delivery (id) ON DELETE CASCADE,
+    series           INTEGER NOT NULL,
+    number           INTEGER NOT NULL,
+    started_at       REAL NOT NULL,
+    outcome          TEXT NOT NULL,         -- http | timeout | connect_error | error
+    status_code      INTEGER,
+    latency_ms       REAL NOT NULL,
+    detail           TEXT NOT NULL,
+    response_excerpt TEXT NOT NULL
+);
+CREATE INDEX attempt_by_delivery ON attempt (delivery_id, id);
+
+CREATE TABLE backoff_transition (
+    id                INTEGER PRIMARY KEY,
+    subscription_guid TEXT NOT NULL REFERENCES subscription (guid) ON DELETE CASCADE,
+    kind              TEXT NOT NULL,        -- PAUSED | RESUMED | STOPPED | RESTARTED
+    at                REAL NOT NULL,
+    errors_in_window  INTEGER NOT NULL,
+    pauses_in_window  INTEGER NOT NULL,
+    reason            TEXT NOT NULL
+);
+CREATE INDEX transition_by_subscription ON backoff_transition (subscription_guid, at);
+"""
+
+DISPATCH_SCHEMA = Schema("dispatcher", (_V1,))

@@ -1,0 +1,155 @@
+"""Webhook subscriptions and their back-off history."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import aiosqlite
+
+from storage.errors import NotFound
+from storage.sqlite import Database
+
+
+@dataclass(frozen=True)
+class SubscriptionRecord:
+    guid: str
+    name: str
+    event_category: str
+    url: str
+    notification_email: str
+    secret: str
+    status: str
+    backoff: Mapping[str, Any]
+    paused_until: float | None
+    created_at: float
+    modified_at: float
+
+
+@dataclass(frozen=True)
+class TransitionRecord:
+    subscription_guid: str
+    kind: str
+    at: float
+    errors_in_window: int
+    pauses_in_window: int
+    reason: str
+
+
+_EDITABLE = {"name", "url", "notification_email"}
+
+
+def _subscription(row: aiosqlite.Row) -> SubscriptionRecord:
+    return SubscriptionRecord(
+        guid=row["guid"], name=row["name"], event_category=row["event_category"], url=row["url"],
+        notification_email=row["notification_email"], secret=row["secret"], status=row["status"],
+        backoff=json.loads(row["backoff"]), paused_until=row["paused_until"],
+        created_at=row["created_at"], modified_at=row["modified_at"],
+    )
+
+
+def _transition(row: aiosqlite.Row) -> TransitionRecord:
+    return TransitionRecord(row["subscription_guid"], row["kind"], row["at"],
+                            row["errors_in_window"], row["pauses_in_window"], row["reason"])
+
+
+async def save_backoff(conn: aiosqlite.Connection, guid: str, status: str,
+                       backoff: Mapping[str, Any], paused_until: float | None, at: float) -> None:
+    """Persist a subscription's back-off state; runs inside the caller's transaction."""
+    await conn.execute(
+        "UPDATE subscription SET status = ?, backoff = ?, paused_until = ?, modified_at = ? "
+        "WHERE guid = ?",
+        (status, json.dumps(dict(backoff)), paused_until, at, guid),
+    )
+
+
+async def add_transition(conn: aiosqlite.Connection, transition: TransitionRecord) -> None:
+    """Append to a subscription's back-off history; runs inside the caller's transaction."""
+    await conn.execute(
+        "INSERT INTO backoff_transition (subscription_guid, kind, at, errors_in_window, "
+        "pauses_in_window, reason) VALUES (?, ?, ?, ?, ?, ?)",
+        (transition.subscription_guid, transition.kind, transition.at,
+         transition.errors_in_window, transition.pauses_in_window, transition.reason),
+    )
+
+
+async def load_subscription(conn: aiosqlite.Connection, guid: str) -> SubscriptionRecord:
+    async with conn.execute("SELECT * FROM subscription WHERE guid = ?", (guid,)) as cur:
+        row = await cur.fetchone()
+    if row is None:
+        raise NotFound(f"no subscription {guid}")
+    return _subscription(row)
+
+
+class SubscriptionStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def add(self, record: SubscriptionRecord) -> SubscriptionRecord:
+        async with self._db.write() as conn:
+            await conn.execute(
+                "INSERT INTO subscription (guid, name, event_category, url, notification_email, "
+                "secret, status, backoff, paused_until, created_at, modified_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (record.guid, record.name, record.event_category, record.url,
+                 record.notification_email, record.secret, record.status,
+                 json.dumps(dict(record.backoff)), record.paused_until, record.created_at,
+                 record.modified_at),
+            )
+        return record
+
+    async def get(self, guid: str) -> SubscriptionRecord:
+        async with self._db.read() as conn:
+            return await load_subscription(conn, guid)
+
+    async def list(self, event_category: str | None = None) -> list[SubscriptionRecord]:
+        sql, args = "SELECT * FROM subscription", ()
+        if event_category is not None:
+            sql, args = sql + " WHERE event_category = ?", (event_category,)
+        async with self._db.read() as conn:
+            async with conn.execute(sql + " ORDER BY created_at, guid", args) as cur:
+                return [_subscription(row) for row in await cur.fetchall()]
+
+    async def count(self) -> int:
+        async with self._db.read() as conn:
+            async with conn.execute("SELECT count(*) FROM subscription") as cur:
+                return (await cur.fetchone())[0]
+
+    async def edit(self, guid: str, changes: Mapping[str, str], at: float) -> SubscriptionRecord:
+        """Change name, url and/or notification_email (the event category never changes)."""
+        unknown = set(changes) - _EDITABLE
+        if unknown:
+            raise ValueError(f"not editable: {', '.join(sorted(unknown))}")
+        async with self._db.write() as conn:
+            await load_subscription(conn, guid)
+            if changes:
+                assignments = ", ".join(f"{field} = ?" for field in changes)
+                await conn.execute(
+                    f"UPDATE subscription SET {assignments}, modified_at = ? WHERE guid = ?",
+                    (*changes.values(), at, guid),
+                )
+            return await load_subscription(conn, guid)
+
+    async def delete(self, guid: str) -> None:
+        async with self._db.write() as conn:
+            cursor = await conn.execute("DELETE FROM subscription WHERE guid = ?", (guid,))
+            if cursor.rowcount == 0:
+                raise NotFound(f"no subscription {guid}")
+            # Events no delivery refers to any more are gone with their last subscription.
+            await conn.execute(
+                "DELETE FROM event WHERE NOT EXISTS "
+                "(SELECT 1 FROM delivery WHERE delivery.event_guid = event.guid)"
+            )
+
+    async def transitions(self, guid: str, since: float | None = None,
+                          limit: int = 1000) -> list[TransitionRecord]:
+        """Back-off history, oldest first (the newest ``limit`` of them)."""
+        async with self._db.read() as conn:
+            async with conn.execute(
+                "SELECT * FROM (SELECT * FROM backoff_transition WHERE subscription_guid = ? "
+                "AND at >= ? ORDER BY at DESC, id DESC LIMIT ?) ORDER BY at, id",
+                (guid, since if since is not None else float("-inf"), limit),
+            ) as cur:
+                return [_transition(row) for row in await cur.fetchall()]
