@@ -196,9 +196,8 @@ def _pause(state: BackoffState, rules: BackoffRules, at: float) -> tuple[Backoff
         stopped = replace(state, status=SubscriptionStatus.STOPPED, pause_times=pause_times)
         return stopped, Transition(TransitionKind.STOPPED, at, errors, pauses, reason)
     reason = f"{errors} errors in {_duration(rules.error_window)}"
-    paused = replace(
-        state, status=SubscriptionStatus.PAUSED, pause_times=pause_times, paused_until=at + rules.pause_seconds
-    )
+    until = at + rules.pause_seconds
+    paused = replace(state, status=SubscriptionStatus.PAUSED, pause_times=pause_times, paused_until=until)
     return paused, Transition(TransitionKind.PAUSED, at, errors, pauses, reason)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given
@@ -233,15 +234,19 @@ def test_restart_of_a_subscription_not_stopped_is_refused(state: BackoffState) -
 
 
 @pytest.mark.parametrize(
-    "state",
-    [BackoffState(), BackoffState(PAUSED, (1.5, 2.25), (2.25,), 62.25), stopped_state()],
+    "make",
+    [BackoffState, lambda: BackoffState(PAUSED, (1.5, 2.25), (2.25,), 62.25), stopped_state],
+    ids=["active", "paused", "stopped"],
 )
-def test_json_round_trip(state: BackoffState) -> None:
+def test_json_round_trip(make: Callable[[], BackoffState]) -> None:
+    state = make()
     assert BackoffState.from_json(json.loads(json.dumps(state.to_json()))) == state
 
 
 @pytest.mark.parametrize(("status", "paused_until"), [(PAUSED, None), (ACTIVE, 60.0), (STOPPED, 60.0)])
-def test_paused_until_is_set_exactly_while_paused(status: SubscriptionStatus, paused_until: float | None) -> None:
+def test_paused_until_is_set_exactly_while_paused(
+    status: SubscriptionStatus, paused_until: float | None
+) -> None:
     with pytest.raises(ValueError):
         BackoffState(status, paused_until=paused_until)
 
@@ -320,7 +325,8 @@ class Reference:
         if not is_error:
             return
         self.errors.append(at)
-        if self.status is ACTIVE and self.inside(self.errors, at, self.rules.error_window) >= self.rules.errors_to_pause:
+        errors = self.inside(self.errors, at, self.rules.error_window)
+        if self.status is ACTIVE and errors >= self.rules.errors_to_pause:
             self.pauses.append(at)
             if self.inside(self.pauses, at, self.rules.pause_window) >= self.rules.pauses_to_stop:
                 self.status = STOPPED

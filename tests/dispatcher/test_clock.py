@@ -120,10 +120,23 @@ def test_fake_clock_is_settable_and_never_goes_back() -> None:
         clock.advance(-1.0)
 
 
+async def asleep(clock: FakeClock, seconds: float) -> asyncio.Task[None]:
+    """A task that has gone to sleep on ``clock`` for ``seconds``."""
+    sleeper = asyncio.create_task(clock.sleep(seconds))
+    await clock.run_for(0.0)
+    return sleeper
+
+
+async def cancelled(clock: FakeClock, seconds: float) -> None:
+    """Put a task to sleep on ``clock``, then cancel it."""
+    sleeper = await asleep(clock, seconds)
+    sleeper.cancel()
+    await asyncio.gather(sleeper, return_exceptions=True)
+
+
 async def test_sleep_waits_until_the_clock_is_advanced() -> None:
     clock = FakeClock(start=0.0)
-    sleeper = asyncio.create_task(clock.sleep(300.0))
-    await clock.run_for(0.0)
+    sleeper = await asleep(clock, 300.0)
     assert not sleeper.done()
     assert clock.next_deadline == 300.0
 
@@ -172,10 +185,9 @@ async def test_run_for_wakes_each_sleeper_at_its_own_deadline() -> None:
 
 async def test_a_cancelled_sleeper_is_forgotten() -> None:
     clock = FakeClock(start=0.0)
-    sleeper = asyncio.create_task(clock.sleep(10.0))
-    await clock.run_for(0.0)
-    sleeper.cancel()
-    await asyncio.gather(sleeper, return_exceptions=True)
+    await cancelled(clock, 10.0)
+    clock.advance(20.0)  # waking it would raise InvalidStateError
     assert clock.next_deadline is None
-    await clock.run_for(20.0)
-    assert clock.now() == 20.0
+
+    await cancelled(clock, 10.0)
+    assert clock.next_deadline is None
