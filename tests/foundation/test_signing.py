@@ -109,6 +109,7 @@ def test_any_changed_byte_fails(secret: str, body: bytes, timestamp: str, data) 
     elif which == "timestamp":
         timestamp = timestamp + data.draw(st.characters())
     else:
-        secret = secret + data.draw(st.characters())
+        # Not NUL: HMAC zero-pads keys shorter than a block, so "k" and "k\x00" are one key.
+        secret = secret + data.draw(st.characters(exclude_characters="\x00"))
     with pytest.raises(signing.SignatureMismatch):
         signing.verify(secret, body, signature, timestamp)
