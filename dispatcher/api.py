@@ -68,7 +68,7 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-def _query_time(query: Mapping[str, str], name: str) -> float | None:
+def query_time(query: Mapping[str, str], name: str) -> float | None:
     if not query.get(name):
         return None
     try:
@@ -78,7 +78,7 @@ def _query_time(query: Mapping[str, str], name: str) -> float | None:
                            f"2024-03-28T15:11:01.050Z; got {query[name]!r}", name) from None
 
 
-def _query_limit(query: Mapping[str, str], default: int = 50) -> int:
+def query_limit(query: Mapping[str, str], default: int = 50) -> int:
     text = query.get("limit", str(default))
     if not text.isdigit() or not 1 <= int(text) <= MAX_LIMIT:
         raise InvalidInput(f"limit must be an integer 1-{MAX_LIMIT}, got {text!r}", "limit")
@@ -230,15 +230,15 @@ async def backoff(request: web.Request) -> web.Response:
 @api
 async def list_deliveries(request: web.Request) -> web.Response:
     service, query = request.app[SERVICE], request.query
-    created_from = _query_time(query, "from")
+    created_from = query_time(query, "from")
     if query.get("period"):
         if query["period"] not in _PERIODS:
             raise InvalidInput(f"period must be one of {', '.join(_PERIODS)}", "period")
         created_from = max(created_from or 0.0, service.clock.now() - _PERIODS[query["period"]])
     page = await service.list_deliveries(DeliveryQuery(
         subscription_guid=request.match_info["guid"], status=_status_filter(query.get("status")),
-        created_from=created_from, created_to=_query_time(query, "to"),
-        limit=_query_limit(query), cursor=decode_cursor(query.get("cursor"))))
+        created_from=created_from, created_to=query_time(query, "to"),
+        limit=query_limit(query), cursor=decode_cursor(query.get("cursor"))))
     return web.json_response({"items": [delivery_json(d) for d in page.items],
                               "nextCursor": encode_cursor(page.next_cursor)})
 

@@ -1,4 +1,5 @@
-"""aiohttp wiring: ``setup_dispatcher(app, ...)`` adds the engine, its ClientSession and the API."""
+"""aiohttp wiring: ``setup_dispatcher(app, ...)`` adds the engine, its ClientSession, the
+notification sender and the admin API."""
 
 from __future__ import annotations
 
@@ -7,41 +8,67 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from dispatcher.api import SERVICE, routes
-from dispatcher.backoff import rules_from_settings
+from dispatcher.backoff import BackoffRules, Transition, TransitionKind, rules_from_settings
 from dispatcher.clock import Clock
-from dispatcher.engine import DeliveryEngine, TransitionHook
+from dispatcher.engine import DeliveryEngine
 from dispatcher.http import HttpSender, new_session
+from dispatcher.notifications import NOTIFICATION_SENDER, compose, setup_notifications
 from dispatcher.service import DispatcherService
-from dispatcher.settings import BackoffSettings, DispatcherSettings
-from storage.deliveries import DeliveryStore
+from dispatcher.settings import BackoffSettings, DispatcherSettings, SmtpSettings
+from storage.deliveries import DeliveryStore, DispatchTransaction
+from storage.notifications import insert_notification
+from storage.subscriptions import SubscriptionRecord
 from storage.web import DATABASE
 
 ENGINE = web.AppKey("dispatcher_engine", DeliveryEngine)
+
+# The platform emails on pause, stop and restart; never when a pause ends by itself.
+_NOTIFIED = frozenset({TransitionKind.PAUSED, TransitionKind.STOPPED, TransitionKind.RESTARTED})
+
+
+def notification_hook(rules: BackoffRules):
+    """Queue the owner's email in the transaction that records the transition (an outbox)."""
+
+    async def queue(tx: DispatchTransaction, subscription: SubscriptionRecord,
+                    transition: Transition) -> None:
+        if transition.kind not in _NOTIFIED:
+            return
+        paused_until = (transition.at + rules.pause_seconds
+                        if transition.kind is TransitionKind.PAUSED else None)
+        await insert_notification(tx.conn, compose(
+            transition.kind.value, subscription, transition.at, transition.errors_in_window,
+            transition.pauses_in_window, paused_until, transition.reason))
+
+    return queue
 
 
 def setup_dispatcher(
     app: web.Application,
     settings: DispatcherSettings,
     backoff: BackoffSettings,
+    smtp: SmtpSettings,
     clock: Clock,
     *,
     time_scale: float = 1.0,
     shutdown_timeout: float = 10.0,
-    on_transition: TransitionHook | None = None,
 ) -> None:
     """Serve the admin API and, while the app runs, deliver. Needs ``setup_database`` first."""
     rules = rules_from_settings(backoff)
+    setup_notifications(app, smtp, wall=clock.now)   # platform time, like everything here
 
     async def dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
         session = new_session(settings)
+        hook = notification_hook(rules)
+        wake_sender = app[NOTIFICATION_SENDER].wake
         engine = DeliveryEngine(
             DeliveryStore(app[DATABASE]), HttpSender(session, settings.response_excerpt_bytes),
-            clock, settings, rules, on_transition=on_transition, time_scale=time_scale)
+            clock, settings, rules, on_transition=hook, on_committed=wake_sender,
+            time_scale=time_scale)
         app[ENGINE] = engine
-        app[SERVICE] = DispatcherService(app[DATABASE], clock, settings, rules,
-                                         wake=engine.wake, on_transition=on_transition)
+        app[SERVICE] = DispatcherService(app[DATABASE], clock, settings, rules, wake=engine.wake,
+                                         on_transition=hook, on_committed=wake_sender)
         if settings.enabled:
-            engine.start()
+            await engine.start()
         yield
         await engine.stop(timeout=shutdown_timeout)
         await session.close()

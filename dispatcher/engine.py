@@ -65,6 +65,7 @@ class _BackoffStates:
         self._tx, self._rules, self._hook = tx, rules, hook
         self._states: dict[str, tuple[SubscriptionRecord, BackoffState]] = {}
         self._changed: set[str] = set()
+        self.transitions = 0   # how many transitions this transaction recorded
 
     async def get(self, guid: str) -> BackoffState | None:
         if guid not in self._states:
@@ -80,6 +81,7 @@ class _BackoffStates:
         self._states[guid] = (record, state)
         self._changed.add(guid)
         for transition in transitions:
+            self.transitions += 1
             await self._tx.add_transition(TransitionRecord(
                 guid, transition.kind.value, transition.at, transition.errors_in_window,
                 transition.pauses_in_window, transition.reason))
@@ -106,6 +108,7 @@ class DeliveryEngine:
         rules: BackoffRules,
         *,
         on_transition: TransitionHook | None = None,
+        on_committed: Callable[[], None] | None = None,
         time_scale: float = 1.0,
     ) -> None:
         self._store = deliveries
@@ -114,6 +117,7 @@ class DeliveryEngine:
         self._settings = settings
         self._rules = rules
         self._on_transition = on_transition
+        self._on_committed = on_committed or (lambda: None)
         self._time_scale = time_scale
         self._in_flight: set[asyncio.Task[None]] = set()
         self._unrecorded = 0             # attempts started whose result is not yet committed
@@ -163,6 +167,8 @@ class DeliveryEngine:
                                  subscription=delivery.subscription_guid,
                                  status=state.status.value if state else "DELETED")
             await states.flush(now)
+        if states.transitions:
+            self._on_committed()
         for delivery in to_send:
             self._unrecorded += 1
             self._all_recorded.clear()
@@ -208,6 +214,8 @@ class DeliveryEngine:
             for result in batch:
                 await self._record_one(tx, states, result)
             await states.flush(batch[-1].finished_at)
+        if states.transitions:
+            self._on_committed()
 
     async def _record_one(self, tx: DispatchTransaction, states: _BackoffStates,
                           result: _Result) -> None:
@@ -241,8 +249,10 @@ class DeliveryEngine:
         if wall <= 0:
             await asyncio.sleep(0)
             return
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout=wall)
+        # asyncio.timeout, not wait_for: 3.11's wait_for can leave a cancelled caller hanging.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(wall):
+                await self._wake.wait()
 
     async def run(self) -> None:
         """Deliver until cancelled. Storage trouble is logged and retried, never fatal."""
@@ -256,7 +266,11 @@ class DeliveryEngine:
                 log.exception("dispatcher.loop_error")
                 await asyncio.sleep(self._settings.poll_interval)
 
-    def start(self) -> None:
+    async def start(self) -> None:
+        released = await self._store.release_claims()
+        if released:
+            log.warning("dispatcher.recovered", in_flight_at_last_stop=released,
+                        detail="attempts cut off by the last stop will be sent again")
         self._loop_task = asyncio.create_task(self.run())
 
     async def stop(self, timeout: float) -> None:
@@ -269,8 +283,9 @@ class DeliveryEngine:
             self._loop_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._loop_task
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self.drain(), timeout)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                await self.drain()
         for task in [*self._in_flight, self._recorder]:
             if task is not None and not task.done():
                 task.cancel()

@@ -111,6 +111,7 @@ class DispatcherService:
         *,
         wake: Callable[[], None] = lambda: None,
         on_transition: TransitionHook | None = None,
+        on_committed: Callable[[], None] = lambda: None,
     ) -> None:
         self.subscriptions = SubscriptionStore(db)
         self.deliveries = DeliveryStore(db)
@@ -119,6 +120,7 @@ class DispatcherService:
         self.rules = rules
         self._wake = wake
         self._on_transition = on_transition
+        self._on_committed = on_committed
         self._rng = random.Random(settings.seed)
         self.restaurants = catalogue.simulated_restaurants(settings.restaurants, settings.seed)
 
@@ -197,6 +199,7 @@ class DispatcherService:
                     transition.pauses_in_window, transition.reason))
                 if self._on_transition is not None:
                     await self._on_transition(tx, record, transition)
+        self._on_committed()
         return await self.get_subscription(guid)
 
     async def backoff(self, guid: str) -> BackoffView:

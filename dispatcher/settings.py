@@ -50,3 +50,5 @@ class SmtpSettings:
     password: str = ""
     starttls: bool = False
     timeout: float = 10.0
+    retry_interval: float = 60.0
+    max_attempts: int = 10

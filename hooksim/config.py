@@ -174,6 +174,9 @@ _RANGES: tuple[tuple[str, typing.Callable[[Any], bool], str], ...] = (
     ("receiver.max_age_seconds", lambda v: v >= 0, "seconds >= 0 (0: unlimited)"),
     ("receiver.group_commit_max_batch", lambda v: v >= 1, "an integer >= 1"),
     ("smtp.port", lambda v: 1 <= v <= 65535, "a port number 1-65535"),
+    ("smtp.timeout", lambda v: v > 0, "seconds > 0"),
+    ("smtp.retry_interval", lambda v: v > 0, "seconds > 0"),
+    ("smtp.max_attempts", lambda v: v >= 1, "an integer >= 1"),
     ("auth.token_ttl_seconds", lambda v: v >= 1, "seconds >= 1"),
     ("auth.login_attempts_per_minute", lambda v: v >= 1, "an integer >= 1"),
 )

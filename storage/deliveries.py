@@ -268,6 +268,16 @@ class DeliveryStore:
                 raise NotFound(f"no delivery {webhook_guid}")
         return await self.get(webhook_guid)
 
+    async def release_claims(self) -> int:
+        """Forget every lease: at start-up, attempts in flight belonged to a process now dead.
+
+        Only for a database one dispatcher owns (SQLite); shared databases let leases lapse.
+        """
+        async with self._db.write() as conn:
+            cursor = await conn.execute(
+                "UPDATE delivery SET claimed_until = NULL WHERE claimed_until IS NOT NULL")
+            return cursor.rowcount
+
     async def next_due_at(self) -> float | None:
         """The earliest time anything needs the dispatcher: a due delivery or a pause ending."""
         async with self._db.read() as conn:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from aiohttp import web
 
+from dispatcher.app import notification_hook
 from dispatcher.backoff import PRESETS, BackoffRules
 from dispatcher.clock import FakeClock
 from dispatcher.engine import DeliveryEngine
@@ -17,6 +18,7 @@ from dispatcher.http import HttpSender, new_session
 from dispatcher.service import DispatcherService
 from dispatcher.settings import DispatcherSettings
 from storage import Database, open_database
+from storage.deliveries import DeliveryStore
 
 
 @dataclass
@@ -87,9 +89,11 @@ async def dispatcher(tmp_path: Path, dispatcher_settings: DispatcherSettings,
     db = await open_database(tmp_path / "dispatch.db", synchronous="normal")
     clock = FakeClock()
     session = new_session(dispatcher_settings)
-    engine = DeliveryEngine(db_stores(db), HttpSender(session), clock, dispatcher_settings,
-                            backoff_rules)
-    service = DispatcherService(db, clock, dispatcher_settings, backoff_rules, wake=engine.wake)
+    hook = notification_hook(backoff_rules)   # as setup_dispatcher wires it
+    engine = DeliveryEngine(DeliveryStore(db), HttpSender(session), clock, dispatcher_settings,
+                            backoff_rules, on_transition=hook)
+    service = DispatcherService(db, clock, dispatcher_settings, backoff_rules, wake=engine.wake,
+                                on_transition=hook)
     try:
         yield Dispatcher(db, clock, service, engine)
     finally:
@@ -97,11 +101,3 @@ async def dispatcher(tmp_path: Path, dispatcher_settings: DispatcherSettings,
         await session.close()
         await db.close()
 
-
-def db_stores(db: Database):
-    from storage.deliveries import DeliveryStore
-
-    return DeliveryStore(db)
-
-
-__all__ = ["FAST", "Dispatcher", "Target", "replace"]

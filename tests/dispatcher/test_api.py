@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 import signing
 from dispatcher.app import ENGINE, setup_dispatcher
 from dispatcher.clock import FakeClock
-from dispatcher.settings import BackoffSettings
+from dispatcher.settings import BackoffSettings, SmtpSettings
 from storage.web import setup_database
 from storage.settings import StorageSettings
 from tests.dispatcher.conftest import FAST
@@ -30,8 +31,7 @@ def clock() -> FakeClock:
 async def api(aiohttp_client, tmp_path: Path, clock: FakeClock):
     app = web.Application()
     setup_database(app, StorageSettings(path=str(tmp_path / "api.db"), synchronous="normal"))
-    setup_dispatcher(app, FAST.__class__(**{**FAST.__dict__, "enabled": False}),
-                     BackoffSettings(), clock)
+    setup_dispatcher(app, replace(FAST, enabled=False), BackoffSettings(), SmtpSettings(), clock)
     return await aiohttp_client(app)
 
 

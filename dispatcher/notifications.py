@@ -1,0 +1,383 @@
+"""Notification emails: when a subscription is paused, stopped or restarted (spec section 6).
+
+Three parts:
+
+* :func:`compose` (pure) turns a back-off transition into a :class:`NewNotification`. The
+  dispatcher records it with :func:`storage.notifications.insert_notification` in the same
+  transaction as the transition, then calls :meth:`NotificationSender.wake`.
+* :class:`NotificationSender` delivers every PENDING notification over SMTP (aiosmtplib) and
+  records SENT or the failure; with ``[smtp] enabled = false`` it records them DISABLED instead.
+  It runs as a task that sends when woken and every ``retry_interval`` (so emails that could not
+  be sent while SMTP was down go out once it is back). Delivery is at least once: a crash between
+  the SMTP server's acceptance and the SENT record sends that email again.
+* :func:`setup_notifications` wires the sender and ``GET /api/notifications`` into the app.
+
+No email is composed for an automatic resume (the end of a pause): :func:`compose` refuses it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formatdate
+from typing import Any, Protocol
+
+import aiosmtplib
+import structlog
+from aiohttp import web
+
+from dispatcher.api import query_limit, query_time, api, decode_cursor, encode_cursor
+from dispatcher.clock import iso
+from dispatcher.errors import InvalidInput
+from dispatcher.settings import SmtpSettings
+from storage.errors import StorageError
+from storage.notifications import (
+    NewNotification,
+    Notification,
+    NotificationKind,
+    NotificationStatus,
+    NotificationStore,
+)
+from storage.web import DATABASE
+
+_log = structlog.get_logger("dispatcher.notifications")
+
+
+# --- composition -----------------------------------------------------------------------------
+
+
+class NotifiedSubscription(Protocol):
+    """The subscription fields an email needs (``storage.subscriptions.SubscriptionRecord`` fits)."""
+
+    @property
+    def guid(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def event_category(self) -> str: ...
+    @property
+    def url(self) -> str: ...
+    @property
+    def notification_email(self) -> str: ...
+
+
+_NOT_SENT = (
+    'Events that fall due meanwhile get the status "Not sent" and are not sent later by '
+    "themselves; use Replay to send them again."
+)
+
+
+def compose(
+    kind: str,
+    subscription: NotifiedSubscription,
+    at: float,
+    errors_in_window: int = 0,
+    pauses_in_window: int = 0,
+    paused_until: float | None = None,
+    reason: str = "",
+) -> NewNotification:
+    """The email for a PAUSED, STOPPED or RESTARTED transition at platform time ``at``.
+
+    ``reason`` is the transition's own wording (``"50 errors in 5 min"``); without it the counts
+    are used. ``paused_until`` is required for PAUSED. Any other kind (RESUMED) is a ValueError:
+    the platform sends no email when a pause ends by itself.
+    """
+    kind = NotificationKind(kind)
+    name = " ".join(subscription.name.split()) or subscription.guid  # one line, for the subject
+    facts = [
+        f"Subscription:      {name}",
+        f"Subscription GUID: {subscription.guid}",
+        f"Event category:    {subscription.event_category}",
+        f"Webhook URL:       {subscription.url}",
+    ]
+    when = iso(at)
+    if kind is NotificationKind.PAUSED:
+        if paused_until is None:
+            raise ValueError("a PAUSED notification needs paused_until")
+        until = iso(paused_until)
+        why = reason or f"{errors_in_window} errors"
+        opening = (f'Your webhook subscription "{name}" was paused at {when} because its webhook '
+                   f"URL failed too often: {why}.")
+        facts += [f"Paused at:         {when}", f"Paused until:      {until}",
+                  f"Errors in window:  {errors_in_window}", f"Pauses in window:  {pauses_in_window}"]
+        meaning = (f"no messages are sent to the webhook URL until {until}. {_NOT_SENT} The "
+                   "subscription resumes by itself at that time; no email is sent when it does.")
+        todo = ("check that the endpoint answers every message with a 2xx status in time: every "
+                "attempt that does not get one counts as an error. A subscription that keeps "
+                "being paused is stopped, and then only a restart starts it again.")
+    elif kind is NotificationKind.STOPPED:
+        why = reason or f"{pauses_in_window} pauses"
+        opening = (f'Your webhook subscription "{name}" was stopped at {when} because it was '
+                   f"paused too often: {why}.")
+        facts += [f"Stopped at:        {when}", f"Pauses in window:  {pauses_in_window}",
+                  f"Errors in window:  {errors_in_window}"]
+        meaning = ("no messages are sent to the webhook URL, and the subscription does not start "
+                   f"again by itself. {_NOT_SENT}")
+        todo = ("fix the endpoint so that it answers with a 2xx status, then restart the "
+                "subscription.")
+    else:
+        opening = (f'Your webhook subscription "{name}" was restarted at {when}'
+                   f"{f' ({reason})' if reason else ''}: messages are sent to its webhook URL again.")
+        facts += [f"Restarted at:      {when}"]
+        meaning = ("new events are delivered from now on; the error and pause counts start from "
+                   'zero. Events that got the status "Not sent" while the subscription was stopped '
+                   "are not sent by themselves; use Replay to send them again.")
+        todo = ""
+    paragraphs = [opening, "\n".join(facts), f"What this means: {meaning}"]
+    if todo:
+        paragraphs.append(f"What to do: {todo}")
+    return NewNotification(
+        kind=kind,
+        subscription_guid=subscription.guid,
+        subscription_name=subscription.name,
+        event_category=subscription.event_category,
+        webhook_url=subscription.url,
+        recipient=subscription.notification_email.strip(),
+        subject=f'[hooksim] Webhook subscription "{name}" {kind.value.lower()}',
+        body="\n\n".join(paragraphs) + "\n",
+        created_at=at,
+    )
+
+
+# --- sending ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Failure:
+    """Why one send failed. ``permanent``: never retry this email. ``server``: the SMTP server
+    (not this email) is the problem, so the rest of the round waits for the next one."""
+
+    error: str
+    permanent: bool = False
+    server: bool = False
+
+
+def _failure(exc: Exception, settings: SmtpSettings) -> _Failure:
+    """Translate an SMTP or connection error (the one place this happens). A 5xx refusal of the
+    recipient or the message is permanent; anything else is retried later."""
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        refusals = exc.recipients
+        text = "; ".join(f"{r.recipient}: SMTP {r.code} {r.message}" for r in refusals)
+        return _Failure(f"recipient refused: {text}", permanent=all(r.code >= 500 for r in refusals))
+    if isinstance(exc, (aiosmtplib.SMTPRecipientRefused, aiosmtplib.SMTPDataError)):
+        return _Failure(f"SMTP {exc.code} {exc.message}", permanent=exc.code >= 500)
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        return _Failure(f"SMTP {exc.code} {exc.message}", server=True)
+    return _Failure(f"SMTP server {settings.host}:{settings.port} unavailable: "
+                    f"{type(exc).__name__}: {exc}", server=True)
+
+
+def _message(notification: Notification, sender: str, now: float) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = notification.recipient
+    message["Subject"] = notification.subject
+    message["Date"] = formatdate(now, usegmt=True)
+    # Stable per notification, so a resend after a crash is recognisable as the same email.
+    domain = sender.rpartition("@")[2] or "hooksim.localhost"
+    message["Message-ID"] = f"<notification-{notification.id}-{notification.created_at!r}@{domain}>"
+    message.set_content(notification.body)
+    return message
+
+
+class NotificationSender:
+    """Sends the stored PENDING notifications and records each outcome; never raises for SMTP."""
+
+    batch_size = 100
+
+    def __init__(
+        self,
+        store: NotificationStore,
+        settings: SmtpSettings,
+        *,
+        wall: Callable[[], float] = time.time,
+        log: Any = None,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self._wall = wall
+        self._log = _log if log is None else log
+        self._wake = asyncio.Event()
+        self._lock = asyncio.Lock()  # one round at a time, so no email is sent twice
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    def wake(self) -> None:
+        """Send now: call after committing a transaction that recorded a notification."""
+        self._wake.set()
+
+    async def send_pending(self) -> int:
+        """One round: send every PENDING notification, oldest first. Returns how many were sent.
+
+        A failure is recorded on the notification (``last_error``, ``attempts``). If the SMTP
+        server itself is unreachable or refuses to talk, the round ends there: the rest stay
+        PENDING untouched for the next round. Storage errors propagate.
+        """
+        async with self._lock:
+            sent = 0
+            after = 0
+            while batch := await self.store.pending(self.batch_size, after=after):
+                for notification in batch:
+                    if not self.settings.enabled:
+                        await self.store.mark_disabled(notification.id)
+                        self._log.info("notification.disabled", **_fields(notification))
+                        continue
+                    failure = await self._send(notification)
+                    if failure is None:
+                        await self.store.mark_sent(notification.id, self._wall())
+                        self._log.info("notification.sent", **_fields(notification))
+                        sent += 1
+                        continue
+                    recorded = await self.store.mark_failed(
+                        notification.id, self._wall(), failure.error, permanent=failure.permanent
+                    )
+                    self._log.warning(
+                        "notification.failed", **_fields(notification), error=failure.error,
+                        attempts=recorded.attempts,
+                        given_up=recorded.status is NotificationStatus.FAILED,
+                    )
+                    if failure.server:
+                        return sent
+                after = batch[-1].id
+            return sent
+
+    async def _send(self, notification: Notification) -> _Failure | None:
+        if not notification.recipient:
+            return _Failure("the subscription has no notification email address", permanent=True)
+        settings = self.settings
+        try:
+            message = _message(notification, settings.sender, self._wall())
+        except ValueError as exc:  # e.g. a header the email library refuses
+            return _Failure(f"cannot build the email: {exc}", permanent=True)
+        try:
+            await aiosmtplib.send(
+                message,
+                sender=settings.sender,
+                recipients=[notification.recipient],
+                hostname=settings.host,
+                port=settings.port,
+                timeout=settings.timeout,
+                start_tls=settings.starttls,
+                username=settings.username or None,
+                password=settings.password if settings.username else None,
+            )
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            return _failure(exc, settings)
+        return None
+
+    async def run(self, wake: asyncio.Event | None = None, interval: float | None = None) -> None:
+        """Send a round now, then whenever ``wake`` is set (default: :meth:`wake`) and at the
+        latest every ``interval`` seconds (default ``settings.retry_interval``). Runs until
+        cancelled; a failed round (e.g. the database is locked) is logged and retried."""
+        wake = self._wake if wake is None else wake
+        interval = self.settings.retry_interval if interval is None else interval
+        while not self._stopping:
+            wake.clear()
+            try:
+                await self.send_pending()
+            except StorageError as exc:
+                self._log.warning("notification.round_failed", error=str(exc))
+            except Exception:  # a bug must not end the sender: log it, try again next round
+                self._log.exception("notification.round_failed")
+            if self._stopping:
+                return
+            # asyncio.timeout, not wait_for: 3.11's wait_for can leave a cancelled caller hanging.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(interval):
+                    await wake.wait()
+
+    def start(self) -> None:
+        """Start :meth:`run` as a task (once)."""
+        if not self.running:
+            self._task = asyncio.get_running_loop().create_task(self.run(), name="notification-sender")
+
+    async def stop(self) -> None:
+        """Cancel the task and wait for it to end. Unsent notifications stay PENDING."""
+        task, self._task = self._task, None
+        if task is not None:
+            # A cancel that lands inside aiosmtplib can be swallowed by it; the flag and the
+            # wake-up end the loop regardless.
+            self._stopping = True
+            self._wake.set()
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            self._stopping = False
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+
+def _fields(notification: Notification) -> dict[str, Any]:
+    return {"notification_id": notification.id, "kind": notification.kind.value,
+            "subscription": notification.subscription_guid, "recipient": notification.recipient}
+
+
+# --- web -------------------------------------------------------------------------------------
+
+NOTIFICATION_SENDER = web.AppKey("notification_sender", NotificationSender)
+
+
+def setup_notifications(
+    app: web.Application, settings: SmtpSettings, *, wall: Callable[[], float] = time.time
+) -> None:
+    """Run the sender while the app runs and serve ``GET /api/notifications``.
+
+    Call after :func:`storage.web.setup_database` (the sender needs the open database, and stops
+    before it closes). ``app[NOTIFICATION_SENDER]`` is the sender, for :meth:`~NotificationSender.wake`.
+    """
+
+    async def sender_ctx(app: web.Application) -> AsyncIterator[None]:
+        store = NotificationStore(app[DATABASE], max_attempts=settings.max_attempts)
+        sender = app[NOTIFICATION_SENDER] = NotificationSender(store, settings, wall=wall)
+        sender.start()
+        yield
+        await sender.stop()
+
+    app.cleanup_ctx.append(sender_ctx)
+    app.router.add_get("/api/notifications", list_notifications)
+
+
+def notification_json(n: Notification) -> dict[str, Any]:
+    return {
+        "id": n.id,
+        "kind": n.kind.value,
+        "subscriptionGuid": n.subscription_guid,
+        "subscriptionName": n.subscription_name,
+        "eventCategory": n.event_category,
+        "webhookUrl": n.webhook_url,
+        "recipient": n.recipient,
+        "subject": n.subject,
+        "body": n.body,
+        "createdAt": iso(n.created_at),
+        "status": n.status.value,
+        "attempts": n.attempts,
+        "lastError": n.last_error,
+        "lastAttemptAt": None if n.last_attempt_at is None else iso(n.last_attempt_at),
+        "sentAt": None if n.sent_at is None else iso(n.sent_at),
+    }
+
+
+@api
+async def list_notifications(request: web.Request) -> web.Response:
+    """``GET /api/notifications?kind=&subscription=&from=&to=&limit=&cursor=``, newest first;
+    ``from`` (inclusive) and ``to`` (exclusive) are ISO-8601 times with a zone. Bad parameters
+    are 400 ``invalid_input`` naming the ``field``, as everywhere in the admin API."""
+    query = request.query
+    kind = query.get("kind", "").upper() or None
+    if kind is not None and kind not in NotificationKind.__members__:
+        raise InvalidInput(f"kind must be one of {', '.join(NotificationKind)}; got {query['kind']!r}",
+                           "kind")
+    from_, to = query_time(query, "from"), query_time(query, "to")
+    if from_ is not None and to is not None and from_ > to:
+        raise InvalidInput("from must not be later than to", "from")
+    page = await request.app[NOTIFICATION_SENDER].store.list(
+        kind=kind, subscription_guid=query.get("subscription") or None, from_=from_, to=to,
+        limit=query_limit(query), cursor=decode_cursor(query.get("cursor")),
+    )
+    return web.json_response({"items": [notification_json(n) for n in page.items],
+                              "nextCursor": encode_cursor(page.next_cursor)})
