@@ -60,3 +60,5 @@ def configure_logging(level: str = "info", fmt: str = "auto", stream: TextIO | N
     root.setLevel(level.upper())
     # aiohttp's access log is one line per request: useful at debug, noise otherwise.
     logging.getLogger("aiohttp.access").setLevel("DEBUG" if level == "debug" else "WARNING")
+    # aiosqlite logs every statement with its parameters (secrets among them) at DEBUG.
+    logging.getLogger("aiosqlite").setLevel("INFO")
