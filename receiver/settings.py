@@ -12,6 +12,8 @@ class FaultSettings:
     delay_ms: int = 0
     hang: bool = False
     close_connection: bool = False
+    # Played in order from the moment the faults are set, e.g. ("500:120s", "hang:30s", "ok").
+    phases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,8 @@ class EndpointSettings:
 class ReceiverSettings:
     enabled: bool = True
     auto_endpoints: bool = False
+    # Secrets of every endpoint that lists none of its own (auto endpoints included).
+    secrets: tuple[str, ...] = ()
     max_body_bytes: int = 2 * 1024 * 1024
     store_rejected: bool = True
     max_messages: int = 0
@@ -33,4 +37,6 @@ class ReceiverSettings:
     group_commit_max_batch: int = 256
     forward_to: str = ""
     forward_timeout: float = 10.0
+    # A "hang" fault holds the request this long at most (Toast gives up after 2 s).
+    hang_seconds: float = 60.0
     endpoints: tuple[EndpointSettings, ...] = ()

@@ -1,0 +1,183 @@
+"""`hooksim receive` (a standalone receiver) and `hooksim receiver faults|tail` (a running one)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+from urllib.parse import quote
+
+from hooksim.app import build_receiver_app
+from hooksim.client import ApiClient, run_api_command
+from hooksim.commands.common import (
+    add_api_options,
+    add_config_options,
+    call_api,
+    run_server,
+    settings_from_args,
+)
+from hooksim.errors import UsageError
+
+MARKS = {True: "✓", False: "✗", None: "·"}  # verified, rejected, nothing to check against
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    receive = commands.add_parser(
+        "receive",
+        help="run a standalone receiver to point webhooks at",
+        description="Run the receiver alone: POST /hooks/{name} verifies Toast-Signature with "
+        "--secret, stores every request and answers; the inspection API is under /api. Any "
+        "{name} is accepted unless --only-configured. Prints its URLs first.",
+    )
+    add_config_options(receive)
+    receive.add_argument("--host", help="address to bind (default server.host, 127.0.0.1)")
+    receive.add_argument("--port", type=int, help="port (default server.port; 0 = any free)")
+    receive.add_argument("--secret", action="append", default=[], metavar="S",
+                         help="secret the endpoints accept (repeatable, for rotation)")
+    receive.add_argument("--db", metavar="PATH", help="SQLite database file (default storage.path)")
+    receive.add_argument("--forward-to", metavar="URL",
+                         help="re-send every accepted message to this URL (your own app)")
+    receive.add_argument("--only-configured", action="store_true",
+                         help="404 for names not in [[receiver.endpoints]] (no auto endpoints)")
+    receive.set_defaults(handler=_receive)
+
+    group = commands.add_parser(
+        "receiver", help="control a running receiver: faults, tail",
+        description="Talk to a running receiver (hooksim serve or hooksim receive) via its API.")
+    actions = group.add_subparsers(dest="receiver_action", metavar="ACTION")
+    actions.required = True
+
+    faults = actions.add_parser(
+        "faults", help="show or set an endpoint's injected faults",
+        description="Without options, show NAME's faults. With options, set exactly those faults "
+        "(the rest are switched off); phases play from now, in order. PHASE is "
+        "ACTION[@RATE][:DURATION]: ACTION ok, hang, close or an HTTP status; e.g. --phase 500:2m "
+        "--phase hang:30s --phase ok.")
+    faults.add_argument("name", metavar="NAME", help="endpoint name")
+    faults.add_argument("--status", type=int, help="answer this HTTP status")
+    faults.add_argument("--failure-rate", type=float, metavar="R",
+                        help="share of requests that fail, 0-1 (default: all, if a fault is set)")
+    faults.add_argument("--delay-ms", type=int, metavar="N", help="add N ms before answering")
+    faults.add_argument("--hang", action="store_true", help="never answer in time")
+    faults.add_argument("--close", action="store_true", help="drop the connection unanswered")
+    faults.add_argument("--phase", action="append", default=[], metavar="PHASE",
+                        help="a schedule phase (repeatable), e.g. 500:120s")
+    faults.add_argument("--clear", action="store_true", help="switch every fault off")
+    faults.set_defaults(handler=_faults)
+
+    tail = actions.add_parser(
+        "tail", help="print messages as they arrive",
+        description="Follow the receiver's messages, one line each: time, verified mark "
+        f"({MARKS[True]} valid, {MARKS[False]} rejected, {MARKS[None]} not checked), status, "
+        "endpoint, category/type, event GUID, and duplicate or fault notes. Ctrl-C stops.")
+    tail.add_argument("--endpoint", help="only this endpoint's messages")
+    tail.set_defaults(handler=_tail)
+
+    for parser in (faults, tail):
+        add_config_options(parser)
+        add_api_options(parser)
+
+
+def _receive(args: argparse.Namespace) -> int:
+    overrides: dict[str, dict[str, Any]] = {"receiver": {"enabled": True}}
+    if args.host:
+        overrides.setdefault("server", {})["host"] = args.host
+    if args.port is not None:
+        overrides.setdefault("server", {})["port"] = args.port
+    if args.db:
+        overrides["storage"] = {"path": args.db}
+    overrides["receiver"]["auto_endpoints"] = not args.only_configured
+    if args.secret:
+        overrides["receiver"]["secrets"] = args.secret
+    if args.forward_to:
+        overrides["receiver"]["forward_to"] = args.forward_to
+    settings = settings_from_args(args, **overrides)
+    receiver = settings.receiver
+
+    def describe(base: str, app: Any) -> list[str]:
+        names = ("any name" if receiver.auto_endpoints else
+                 ", ".join(e.name for e in receiver.endpoints) or "none configured")
+        lines = [f"hooksim receiver listening on {base}",
+                 f"  hooks:    {base}/hooks/{{name}}  ({names})",
+                 f"  messages: {base}/api/messages",
+                 f"  database: {settings.storage.path}"]
+        if receiver.forward_to:
+            lines.append(f"  forward:  {receiver.forward_to}")
+        return lines
+
+    return run_server(settings, build_receiver_app, describe)
+
+
+def fault_request(args: argparse.Namespace) -> dict[str, Any] | None:
+    """The PUT body for the options given, or None to only show the faults."""
+    body: dict[str, Any] = {}
+    for key, value in (("status", args.status), ("failureRate", args.failure_rate),
+                       ("delayMs", args.delay_ms)):
+        if value is not None:
+            body[key] = value
+    if args.hang:
+        body["hang"] = True
+    if args.close:
+        body["close"] = True
+    if args.phase:
+        body["phases"] = args.phase
+    if args.clear and body:
+        raise UsageError("--clear switches every fault off; give it alone")
+    return body if body or args.clear else None
+
+
+def describe_endpoint(endpoint: dict[str, Any]) -> str:
+    faults = endpoint["faults"]
+    parts = []
+    if faults["status"]:
+        parts.append(f"status {faults['status']}")
+    if faults["failureRate"]:
+        parts.append(f"failure rate {faults['failureRate']:g}")
+    if faults["delayMs"]:
+        parts.append(f"delay {faults['delayMs']} ms")
+    parts += [name for name in ("hang", "close") if faults[name]]
+    if faults["phases"]:
+        current = faults["currentPhase"]
+        state = "over" if current is None else f"now phase {current + 1}"
+        parts.append(f"phases {' -> '.join(faults['phases'])} ({state})")
+    return f"{endpoint['name']}: {', '.join(parts) or 'no faults'}"
+
+
+def _faults(args: argparse.Namespace) -> int:
+    body = fault_request(args)
+    path = f"/api/receiver/endpoints/{quote(args.name, safe='')}"
+    if body is None:
+        endpoint = call_api(args, "GET", path)
+    else:
+        endpoint = call_api(args, "PUT", f"{path}/faults", json=body)
+    print(describe_endpoint(endpoint))
+    return 0
+
+
+def tail_line(message: dict[str, Any]) -> str:
+    """One line per message for `receiver tail`."""
+    notes = []
+    if message.get("duplicate"):
+        notes.append(f"duplicate x{message.get('duplicateCount')}")
+    if message.get("fault"):
+        notes.append(f"fault: {message['fault']}")
+    if not message.get("accepted") and message.get("reason"):
+        notes.append(str(message["reason"]))
+    status = message.get("status")
+    kind = f"{message.get('category') or '-'}/{message.get('type') or '-'}"
+    line = (f"{message.get('receivedAt')}  {MARKS.get(message.get('verified'), '?')} "
+            f"{status if status is not None else '---'}  {message.get('endpoint')}  {kind}  "
+            f"{message.get('eventGuid') or '-'}")
+    return line + (f"  ({'; '.join(notes)})" if notes else "")
+
+
+def _tail(args: argparse.Namespace) -> int:
+    async def action(client: ApiClient) -> None:
+        print(f"following {client.base_url}/api/messages/stream (Ctrl-C to stop)", file=sys.stderr)
+        async for message in client.stream("/api/messages/stream",
+                                           params={"endpoint": args.endpoint}):
+            print(tail_line(message), flush=True)
+        print("the server ended the stream", file=sys.stderr)
+
+    run_api_command(settings_from_args(args), action, url=args.url, credentials=args.credentials)
+    return 0

@@ -1,0 +1,83 @@
+"""The receiver's endpoints at run time: secrets, forward target and the current fault plan.
+
+Configured endpoints come from settings; with ``auto_endpoints`` any valid name is an endpoint
+with the receiver-wide secrets. Faults changed through the API live in memory only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from receiver.faults import FaultPlan
+from receiver.settings import FaultSettings, ReceiverSettings
+
+MAX_NAME_LENGTH = 100
+
+
+def valid_name(name: str) -> bool:
+    """Letters, digits, '-', '_' and '.', as config.py demands of configured names."""
+    return 0 < len(name) <= MAX_NAME_LENGTH and all(
+        c.isascii() and (c.isalnum() or c in "-_.") for c in name)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    secrets: tuple[str, ...]
+    forward_to: str
+    faults: FaultPlan
+    configured: bool
+
+
+class Endpoints:
+    def __init__(self, settings: ReceiverSettings, clock: Callable[[], float]) -> None:
+        self._settings = settings
+        self._clock = clock
+        self._known: dict[str, Endpoint] = {}
+        now = clock()
+        for i, configured in enumerate(settings.endpoints):
+            try:
+                plan = FaultPlan.create(configured.faults, now)
+            except ValueError as exc:
+                raise ValueError(f"receiver.endpoints[{i}].faults.{exc}") from None
+            self._known[configured.name] = Endpoint(
+                configured.name, configured.secrets or settings.secrets,
+                configured.forward_to or settings.forward_to, plan, configured=True)
+
+    def get(self, name: str) -> Endpoint | None:
+        """The endpoint called ``name``, or None if there is none (and none is made up)."""
+        endpoint = self._known.get(name)
+        if endpoint is None and self._settings.auto_endpoints and valid_name(name):
+            # Not remembered until it has faults: scanners must not grow this dict.
+            endpoint = Endpoint(name, self._settings.secrets, self._settings.forward_to,
+                                self._no_faults(), configured=False)
+        return endpoint
+
+    def all(self) -> list[Endpoint]:
+        return sorted(self._known.values(), key=lambda e: e.name)
+
+    def configure(self, name: str, secrets: tuple[str, ...], forward_to: str = "") -> Endpoint:
+        """Add or replace endpoint ``name`` at run time (e.g. for the demo's subscriptions),
+        keeping any faults it has. ValueError if the name is not valid."""
+        if not valid_name(name):
+            raise ValueError(f"invalid endpoint name {name!r}")
+        known = self._known.get(name)
+        faults = known.faults if known else self._no_faults()
+        endpoint = Endpoint(name, secrets, forward_to or self._settings.forward_to, faults,
+                            configured=True)
+        self._known[name] = endpoint
+        return endpoint
+
+    def set_faults(self, name: str, faults: FaultSettings) -> Endpoint:
+        """Replace ``name``'s faults, phases starting now. KeyError if there is no such endpoint,
+        ValueError if ``faults`` is invalid."""
+        endpoint = self.get(name)
+        if endpoint is None:
+            raise KeyError(name)
+        updated = replace(endpoint, faults=FaultPlan.create(faults, self._clock()))
+        self._known[name] = updated
+        return updated
+
+    def _no_faults(self) -> FaultPlan:
+        return FaultPlan.create(FaultSettings(), self._clock())

@@ -1,0 +1,121 @@
+"""MessageStore against a real SQLite file: batches, duplicates, filters, keyset pages, pruning."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from storage import NotFound, open_database
+from storage.messages import (
+    Cursor,
+    ForwardResult,
+    MessageQuery,
+    MessageStore,
+    NewMessage,
+)
+
+BASE = NewMessage(
+    endpoint="orders", received_at=1_700_000_000.0, remote="127.0.0.1", method="POST",
+    path="/hooks/orders", headers=(("Content-Type", "application/json"), ("X-Dup", "1"),
+                                   ("X-Dup", "2")),
+    body=b'{"a":1}', body_size=7, event_guid="g1", category="menus", event_type="menus_updated",
+    restaurant_guid="r1", verified=True, reason=None, detail=None, accepted=True, status=200,
+    fault=None, forward_to=None)
+
+
+def msg(n: int, **changes: object) -> NewMessage:
+    return replace(BASE, received_at=BASE.received_at + n, event_guid=f"g{n}", **changes)
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[MessageStore]:
+    db = await open_database(tmp_path / "m.db")
+    yield MessageStore(db)
+    await db.close()
+
+
+async def test_batch_counts_duplicates_within_itself_and_keeps_bytes(store: MessageStore) -> None:
+    body = bytes(range(256)) * 3  # not UTF-8: stored and returned as the same bytes
+    stored = await store.add_many([
+        replace(BASE, body=body), replace(BASE, received_at=BASE.received_at + 1),
+        replace(BASE, accepted=False, status=401),  # rejected: counted as dup, not counting later
+        replace(BASE, received_at=BASE.received_at + 2), replace(BASE, endpoint="other")])
+    assert [s.duplicate_count for s in stored] == [0, 1, 2, 2, 0]
+    again = await store.get(stored[0].id)
+    assert again.body == body
+    assert again.headers == BASE.headers
+    assert again == stored[0]
+
+
+async def test_get_unknown_is_not_found(store: MessageStore) -> None:
+    with pytest.raises(NotFound):
+        await store.get(42)
+
+
+async def test_pages_go_newest_first_without_gaps_or_repeats(store: MessageStore) -> None:
+    # Ties on received_at are broken by id, so no message falls between pages.
+    await store.add_many([msg(n // 2) for n in range(25)])
+    seen, cursor = [], None
+    while True:
+        page = await store.find(MessageQuery(limit=7, cursor=cursor))
+        seen += [m.id for m in page.messages]
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert seen == list(range(25, 0, -1))
+
+
+async def test_filters(store: MessageStore) -> None:
+    await store.add_many([
+        msg(1), msg(2, endpoint="b", category="stock", event_type="in_stock"),
+        msg(3, verified=False, accepted=False, status=401, reason="signature_mismatch"),
+        msg(4, verified=None, body=b'{"note":"50% Off_Sale"}'), replace(msg(5), event_guid="g1")])
+
+    async def ids(**query: object) -> list[int]:
+        return [m.id for m in (await store.find(MessageQuery(**query))).messages]
+
+    assert await ids(endpoint="b") == [2]
+    assert await ids(category="stock", event_type="in_stock") == [2]
+    assert await ids(verified="yes") == [5, 2, 1]
+    assert await ids(verified="no") == [3]
+    assert await ids(verified="unchecked") == [4]
+    assert await ids(duplicate=True) == [5]
+    assert await ids(duplicate=False) == [4, 3, 2, 1]
+    assert await ids(since=BASE.received_at + 2, until=BASE.received_at + 4) == [3, 2]
+    assert await ids(text="50% off_") == [4]  # LIKE wildcards are literal; ASCII case folded
+    assert await ids(text="100%") == []
+    assert await ids(cursor=Cursor(BASE.received_at + 3, 3)) == [2, 1]
+
+
+async def test_export_reads_everything_in_batches(store: MessageStore) -> None:
+    await store.add_many([msg(n) for n in range(11)])
+    exported = [m async for m in store.export(MessageQuery(endpoint="orders"), batch=4)]
+    assert [m.event_guid for m in exported] == [f"g{n}" for n in range(10, -1, -1)]
+    assert exported[0].body == BASE.body
+
+
+async def test_delete_by_endpoint_and_all(store: MessageStore) -> None:
+    await store.add_many([msg(1), msg(2, endpoint="b"), msg(3)])
+    assert await store.delete("orders") == 2
+    assert await store.delete() == 1
+    assert (await store.find(MessageQuery())).messages == ()
+
+
+async def test_forward_result_is_stored_beside_the_message(store: MessageStore) -> None:
+    [stored] = await store.add_many([replace(BASE, forward_to="http://app/")])
+    await store.set_forward_result(stored.id, ForwardResult(202, None, 5.0))
+    again = await store.get(stored.id)
+    assert (again.forward_to, again.forward_status, again.forward_error, again.forwarded_at) == (
+        "http://app/", 202, None, 5.0)
+
+
+async def test_prune_by_count_and_age(store: MessageStore) -> None:
+    await store.add_many([msg(n) for n in range(10)])
+    assert await store.prune(max_messages=6) == 4
+    assert await store.prune(older_than=BASE.received_at + 6) == 2
+    remaining = (await store.find(MessageQuery())).messages
+    assert [m.event_guid for m in remaining] == ["g9", "g8", "g7", "g6"]
+    assert await store.prune() == 0
