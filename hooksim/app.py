@@ -7,6 +7,7 @@ from aiohttp import web
 from dispatcher.app import setup_dispatcher
 from dispatcher.clock import Clock, ScaledClock
 from hooksim.auth import setup_auth
+from hooksim.demo import setup_demo
 from hooksim.settings import Settings
 from receiver import setup_receiver
 from storage.web import setup_database
@@ -25,12 +26,14 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> web.Applicat
     clock = clock or ScaledClock(settings.clock.time_scale)
     setup_database(app, settings.storage)
     setup_auth(app, settings.auth)  # wall-clock token expiry, whatever clock.time_scale says
-    setup_dispatcher(app, settings.dispatcher, settings.backoff, clock,
+    setup_dispatcher(app, settings.dispatcher, settings.backoff, settings.smtp, clock,
                      time_scale=settings.clock.time_scale,
                      shutdown_timeout=settings.server.shutdown_timeout)
     if settings.receiver.enabled:
         # Fault phases play on platform time, in step with the dispatcher's waits.
         setup_receiver(app, settings.receiver, clock=clock.now)
+    setup_demo(app, settings.demo, seed=settings.dispatcher.seed,
+               receiver_enabled=settings.receiver.enabled)
     app.router.add_get("/healthz", healthz)
     return app
 

@@ -13,6 +13,10 @@ from aiohttp import web
 
 log = structlog.get_logger("hooksim.server")
 
+# Parts that need the server's own URL (known only once the port is bound) put a future here
+# during start-up; the runner resolves it with the base URL.
+BASE_URL = web.AppKey("base_url", asyncio.Future)
+
 
 def is_loopback(host: str) -> bool:
     if host == "localhost":
@@ -49,7 +53,10 @@ async def serve_app(
         await site.start()
         bound_port = runner.addresses[0][1]
         display_host = f"[{host}]" if ":" in host else host
-        announce(f"http://{display_host}:{bound_port}")
+        base = f"http://{display_host}:{bound_port}"
+        if BASE_URL in app and not app[BASE_URL].done():
+            app[BASE_URL].set_result(base)
+        announce(base)
         log.info("server.started", host=host, port=bound_port)
         await stop.wait()
         log.info("server.stopping")

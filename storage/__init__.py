@@ -3,14 +3,20 @@ no SQL lives outside this package. SQLite (aiosqlite) is the embedded default.""
 
 from __future__ import annotations
 
+from storage.credentials import AUTH_SCHEMA
 from storage.dispatch_schema import DISPATCH_SCHEMA
 from storage.errors import Conflict, NotFound, SchemaTooNew, StorageError, StorageUnavailable
+from storage.messages import RECEIVER_SCHEMA
+from storage.notifications import NOTIFICATIONS_SCHEMA
 from storage.schema import Schema
 from storage.sqlite import Database, open_database
 
 # Every component's schema, applied in this order on open. Stores add theirs here.
 ALL_SCHEMAS: tuple[Schema, ...] = (
     DISPATCH_SCHEMA,
+    NOTIFICATIONS_SCHEMA,
+    AUTH_SCHEMA,
+    RECEIVER_SCHEMA,
 )
 
 __all__ = [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from typing import Any
 
 from hooksim.config import ConfigError, load_settings
@@ -34,3 +35,53 @@ def settings_from_args(args: argparse.Namespace, **overrides: dict[str, Any]) ->
         raise UsageError(f"configuration error: {exc}") from None
     configure_logging(settings.log.level, settings.log.format)
     return settings
+
+
+def add_api_options(parser: argparse.ArgumentParser) -> None:
+    """``--url`` and ``--credentials`` for commands that talk to a running server's API."""
+    parser.add_argument("--server", dest="url", metavar="URL", default=None,
+                        help="the running server's base URL (default http://server.host:server.port)")
+    parser.add_argument("--credentials", metavar="PATH", default=None,
+                        help="credentials file written by `hooksim serve` "
+                        "(default auth.credentials_file)")
+
+
+def call_api(args: argparse.Namespace, method: str, path: str, *, json: Any = None,
+             params: dict[str, Any] | None = None) -> Any:
+    """One request to the running server for a command with config and API options."""
+    from hooksim.client import ApiClient, run_api_command
+
+    async def action(client: ApiClient) -> Any:
+        return await client.request(method, path, json=json, params=params)
+
+    return run_api_command(settings_from_args(args), action, url=args.url,
+                           credentials=args.credentials)
+
+
+def run_server(settings: Settings, build: Callable[[Settings], Any],
+               describe: Callable[[str, Any], list[str]]) -> int:
+    """Build an app and serve it until a stop signal; the lines ``describe(base_url, app)``
+    returns are printed once the port is bound. Start-up problems become one-line errors."""
+    import asyncio
+
+    from hooksim.credentials_file import CredentialsFileError
+    from hooksim.runner import serve_app
+    from storage import StorageError
+
+    try:
+        app = build(settings)
+    except ValueError as exc:   # settings the components refuse, e.g. invalid fault phases
+        raise UsageError(f"configuration error: {exc}") from None
+
+    def announce(base: str) -> None:
+        print("\n".join(describe(base, app)), flush=True)
+
+    server = settings.server
+    try:
+        asyncio.run(serve_app(app, server.host, server.port, server.shutdown_timeout, announce,
+                              server.keepalive_timeout))
+    except (StorageError, CredentialsFileError) as exc:
+        raise UsageError(str(exc)) from None
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {server.host}:{server.port}: {exc.strerror}") from None
+    return 0

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 from typing import Any
 
 from hooksim.app import build_app
-from hooksim.commands.common import add_config_options, settings_from_args
-from hooksim.errors import UsageError
-from hooksim.runner import serve_app
-from storage import StorageError
+from hooksim.auth import CREDENTIALS_PATH
+from hooksim.commands.common import add_config_options, run_server, settings_from_args
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -37,18 +34,12 @@ def _serve(args: argparse.Namespace) -> int:
         overrides.setdefault("storage", {})["path"] = args.db
     settings = settings_from_args(args, **overrides)
 
-    def announce(base: str) -> None:
-        print(f"hooksim serving on {base}", flush=True)
-        print(f"  health:   {base}/healthz", flush=True)
-        print(f"  database: {settings.storage.path}", flush=True)
+    def describe(base: str, app: Any) -> list[str]:
+        return [f"hooksim serving on {base}",
+                f"  api:         {base}/api  (docs/openapi.yaml)",
+                f"  receiver:    {base}/hooks/{{name}}",
+                f"  health:      {base}/healthz",
+                f"  database:    {settings.storage.path}",
+                f"  credentials: {app[CREDENTIALS_PATH]} (owner-only; the CLI reads it)"]
 
-    try:
-        asyncio.run(serve_app(build_app(settings), settings.server.host, settings.server.port,
-                              settings.server.shutdown_timeout, announce,
-                              settings.server.keepalive_timeout))
-    except StorageError as exc:
-        raise UsageError(str(exc)) from None
-    except OSError as exc:
-        raise UsageError(f"cannot listen on {settings.server.host}:{settings.server.port}: "
-                         f"{exc.strerror}") from None
-    return 0
+    return run_server(settings, build_app, describe)

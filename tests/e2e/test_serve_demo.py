@@ -1,0 +1,49 @@
+"""`hooksim serve` end to end: demo subscriptions, signed delivery, verification at the receiver."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+async def test_demo_traffic_is_signed_delivered_and_verified(tmp_path: Path) -> None:
+    env = {**os.environ, "HOOKSIM_DEMO_INTERVAL_SECONDS": "0.05", "HOOKSIM_LOG_LEVEL": "warning"}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "hooksim", "serve", "--port", "0", "--db", "demo.db",
+        cwd=tmp_path, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    try:
+        first = await asyncio.wait_for(proc.stdout.readline(), 30)
+        assert first.startswith(b"hooksim serving on http://127.0.0.1:"), first
+        db = tmp_path / "demo.db"
+        verified = 0
+        for _ in range(200):
+            await asyncio.sleep(0.05)
+            with sqlite3.connect(db) as conn:
+                verified = conn.execute("SELECT count(*) FROM receiver_message WHERE verified = 1 "
+                                        "AND status = 200").fetchone()[0]
+            if verified >= 10:
+                break
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        code = await asyncio.wait_for(proc.wait(), 30)
+        stderr = (await proc.stderr.read()).decode()
+    assert code == 0, stderr
+    assert verified >= 10, stderr
+    with sqlite3.connect(db) as conn:
+        subscriptions = conn.execute(
+            "SELECT event_category, url FROM subscription ORDER BY event_category").fetchall()
+        rejected = conn.execute("SELECT count(*) FROM receiver_message WHERE verified = 0").fetchone()[0]
+        statuses = dict(conn.execute("SELECT status, count(*) FROM delivery GROUP BY status"))
+    assert [c for c, _ in subscriptions] == sorted(
+        ["menus", "partner", "restaurant_availability", "restaurant_availability_toggle", "stock"])
+    assert all(url.endswith(f"/hooks/{c}") for c, url in subscriptions)
+    assert rejected == 0
+    assert statuses.get("SUCCESS", 0) >= 10 and "FAILURE" not in statuses
