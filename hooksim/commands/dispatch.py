@@ -37,6 +37,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     add.add_argument("--name", help="default: filled from the category")
     _command(actions, "list", _list, "list subscriptions with their status")
     for name, handler, text in (("show", _show, "show one subscription, secret included"),
+                                ("backoff", _backoff,
+                                 "show back-off state and its pause/stop history"),
                                 ("restart", _restart, "restart a STOPPED subscription"),
                                 ("delete", _delete, "delete a subscription and its deliveries")):
         _command(actions, name, handler, text).add_argument("guid", metavar="GUID")
@@ -117,6 +119,19 @@ def _list(args: argparse.Namespace) -> int:
 def _show(args: argparse.Namespace) -> int:
     return _print(args, call_api(args, "GET", f"/api/subscriptions/{args.guid}"),
                   _SUBSCRIPTION_FIELDS)
+
+
+def _backoff(args: argparse.Namespace) -> int:
+    answer = call_api(args, "GET", f"/api/subscriptions/{args.guid}/backoff")
+    if args.json:
+        print(json.dumps(answer, indent=2))
+        return 0
+    print(f"status {answer['status']}: {answer['errorsInWindow']} errors and "
+          f"{answer['pausesInWindow']} pauses in their windows"
+          + (f", paused until {answer['pausedUntil']}" if answer["pausedUntil"] else ""))
+    _table([(h["at"], h["kind"], h["errorsInWindow"], h["pausesInWindow"], h["reason"])
+            for h in answer["history"]], ("AT (PLATFORM TIME)", "KIND", "ERRORS", "PAUSES", "WHY"))
+    return 0
 
 
 def _restart(args: argparse.Namespace) -> int:
