@@ -16,6 +16,7 @@ from typing import Any
 import aiosqlite
 
 from storage.errors import NotFound
+from storage.query import keyset_page, where
 from storage.sqlite import Database
 from storage.subscriptions import (
     SubscriptionRecord,
@@ -233,28 +234,18 @@ class DeliveryStore:
 
     async def list(self, query: DeliveryQuery) -> DeliveryPage:
         """Newest first, keyset-paginated on (created_at, id)."""
-        where, args = ["d.subscription_guid = ?"], [query.subscription_guid]
-        if query.status is not None:
-            where.append("d.status = ?")
-            args.append(query.status)
-        if query.created_from is not None:
-            where.append("d.created_at >= ?")
-            args.append(query.created_from)
-        if query.created_to is not None:
-            where.append("d.created_at < ?")
-            args.append(query.created_to)
-        if query.cursor is not None:
-            where.append("(d.created_at, d.id) < (?, ?)")
-            args.extend(query.cursor)
-        sql = (_DELIVERY_SELECT + "WHERE " + " AND ".join(where)
-               + " ORDER BY d.created_at DESC, d.id DESC LIMIT ?")
+        filters, args = where(
+            ("d.subscription_guid = ?", query.subscription_guid),
+            ("d.status = ?", query.status),
+            ("d.created_at >= ?", query.created_from),
+            ("d.created_at < ?", query.created_to),
+            ("(d.created_at, d.id) < (?, ?)", query.cursor),
+        )
+        sql = _DELIVERY_SELECT + filters + " ORDER BY d.created_at DESC, d.id DESC LIMIT ?"
         async with self._db.read() as conn:
             async with conn.execute(sql, (*args, query.limit + 1)) as cur:
                 rows = [_delivery(row) for row in await cur.fetchall()]
-        more = len(rows) > query.limit
-        items = rows[: query.limit]
-        cursor = (items[-1].created_at, items[-1].id) if more and items else None
-        return DeliveryPage(items, cursor)
+        return DeliveryPage(*keyset_page(rows, query.limit, lambda d: (d.created_at, d.id)))
 
     async def replay(self, webhook_guid: str, at: float) -> DeliveryRecord:
         """Start a new attempt series for the same event and body, due at once."""

@@ -23,6 +23,7 @@ from typing import Any
 import aiosqlite
 
 from storage.errors import Conflict, NotFound
+from storage.query import keyset_page, where
 from storage.schema import Schema
 from storage.sqlite import Database, translate
 
@@ -207,25 +208,17 @@ class NotificationStore:
         kind and subscription, created in ``[from_, to)``, older than ``cursor``."""
         if limit < 1:
             raise ValueError(f"limit must be at least 1, got {limit}")
-        where: list[str] = []
-        params: list[Any] = []
-        for clause, value in (
+        filters, params = where(
             ("kind = ?", None if kind is None else NotificationKind(kind).value),
             ("subscription_guid = ?", subscription_guid),
             ("created_at >= ?", from_),
             ("created_at < ?", to),
-        ):
-            if value is not None:
-                where.append(clause)
-                params.append(value)
-        if cursor is not None:
-            where.append("(created_at, id) < (?, ?)")
-            params += cursor
-        sql = f"WHERE {' AND '.join(where)}" if where else ""
-        rows = await self._select(f"{sql} ORDER BY created_at DESC, id DESC LIMIT ?", (*params, limit + 1))
-        items = rows[:limit]
-        more = len(rows) > limit
-        return Page(items, (items[-1].created_at, items[-1].id) if more else None)
+            ("(created_at, id) < (?, ?)", cursor),
+        )
+        rows = await self._select(f"{filters} ORDER BY created_at DESC, id DESC LIMIT ?",
+                                  (*params, limit + 1))
+        items, next_cursor = keyset_page(rows, limit, lambda n: (n.created_at, n.id))
+        return Page(tuple(items), next_cursor)
 
     async def _select(self, tail: str, params: tuple[Any, ...]) -> tuple[Notification, ...]:
         async with self.db.read() as conn:

@@ -47,3 +47,20 @@ async def test_demo_traffic_is_signed_delivered_and_verified(tmp_path: Path) -> 
     assert all(url.endswith(f"/hooks/{c}") for c, url in subscriptions)
     assert rejected == 0
     assert statuses.get("SUCCESS", 0) >= 10 and "FAILURE" not in statuses
+
+
+async def test_no_demo_creates_no_subscriptions(tmp_path: Path) -> None:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "hooksim", "serve", "--port", "0", "--db", "quiet.db", "--no-demo",
+        cwd=tmp_path, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+        env={**os.environ, "HOOKSIM_DEMO_INTERVAL_SECONDS": "0.05"})
+    try:
+        first = await asyncio.wait_for(proc.stdout.readline(), 30)
+        assert first.startswith(b"hooksim serving on"), first
+        await asyncio.sleep(0.5)            # ten demo intervals: the demo would have acted
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(proc.wait(), 30) == 0
+    with sqlite3.connect(tmp_path / "quiet.db") as conn:
+        assert conn.execute("SELECT count(*) FROM subscription").fetchone()[0] == 0
+        assert conn.execute("SELECT count(*) FROM event").fetchone()[0] == 0

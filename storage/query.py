@@ -1,0 +1,31 @@
+"""Helpers for the stores' list queries: optional filters and newest-first keyset pages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+def where(*conditions: tuple[str, Any]) -> tuple[str, list[Any]]:
+    """``" WHERE a AND b"`` and its parameters, for the conditions whose value is not None.
+
+    A tuple value fills several placeholders, e.g. ``("(created_at, id) < (?, ?)", cursor)``.
+    """
+    clauses: list[str] = []
+    params: list[Any] = []
+    for clause, value in conditions:
+        if value is None:
+            continue
+        clauses.append(clause)
+        params.extend(value if isinstance(value, tuple) else (value,))
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
+def keyset_page(rows: Sequence[T], limit: int,
+                key: Callable[[T], tuple[float, int]]) -> tuple[list[T], tuple[float, int] | None]:
+    """The first ``limit`` of ``rows`` (fetched with ``LIMIT limit + 1``) and the cursor of the
+    next page, or None when there is no more."""
+    items = list(rows[:limit])
+    return items, (key(items[-1]) if len(rows) > limit and items else None)
