@@ -21,6 +21,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     serve.add_argument("--host", help="address to bind (default server.host, 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default server.port, 8080; 0 = any free)")
     serve.add_argument("--db", metavar="PATH", help="SQLite database file (default storage.path)")
+    serve.add_argument("--no-demo", action="store_true",
+                       help="no demo subscriptions or event stream (demo.enabled = false)")
     serve.set_defaults(handler=_serve)
 
 
@@ -32,6 +34,8 @@ def _serve(args: argparse.Namespace) -> int:
         overrides.setdefault("server", {})["port"] = args.port
     if args.db:
         overrides.setdefault("storage", {})["path"] = args.db
+    if args.no_demo:
+        overrides["demo"] = {"enabled": False}
     settings = settings_from_args(args, **overrides)
 
     def describe(base: str, app: Any) -> list[str]:
