@@ -16,7 +16,6 @@ from dispatcher.notifications import NOTIFICATION_SENDER, compose, setup_notific
 from dispatcher.service import DispatcherService
 from dispatcher.settings import BackoffSettings, DispatcherSettings, SmtpSettings
 from storage.deliveries import DeliveryStore, DispatchTransaction
-from storage.notifications import insert_notification
 from storage.subscriptions import SubscriptionRecord
 from storage.web import DATABASE
 
@@ -35,7 +34,7 @@ def notification_hook(rules: BackoffRules):
             return
         paused_until = (transition.at + rules.pause_seconds
                         if transition.kind is TransitionKind.PAUSED else None)
-        await insert_notification(tx.conn, compose(
+        await tx.add_notification(compose(
             transition.kind.value, subscription, transition.at, transition.errors_in_window,
             transition.pauses_in_window, paused_until, transition.reason))
 

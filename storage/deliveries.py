@@ -16,6 +16,7 @@ from typing import Any
 import aiosqlite
 
 from storage.errors import NotFound
+from storage.notifications import NewNotification, insert_notification
 from storage.query import keyset_page, where
 from storage.sqlite import Database
 from storage.subscriptions import (
@@ -128,49 +129,53 @@ class DispatchTransaction:
     """The dispatcher's writes inside one transaction. Obtain with DeliveryStore.transaction()."""
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
-        self.conn = conn   # for other stores' functions that join this transaction
+        self._conn = conn
 
     async def subscription(self, guid: str) -> SubscriptionRecord:
-        return await load_subscription(self.conn, guid)
+        return await load_subscription(self._conn, guid)
 
     async def save_backoff(self, guid: str, status: str, backoff: Mapping[str, Any],
                            paused_until: float | None, at: float) -> None:
-        await save_backoff(self.conn, guid, status, backoff, paused_until, at)
+        await save_backoff(self._conn, guid, status, backoff, paused_until, at)
 
     async def add_transition(self, transition: TransitionRecord) -> None:
-        await add_transition(self.conn, transition)
+        await add_transition(self._conn, transition)
+
+    async def add_notification(self, notification: NewNotification) -> int:
+        """Queue an email in this transaction: it exists exactly if the transition does."""
+        return await insert_notification(self._conn, notification)
 
     async def paused_until_before(self, now: float) -> list[SubscriptionRecord]:
         """Paused subscriptions whose pause has run out by ``now``."""
-        async with self.conn.execute(
+        async with self._conn.execute(
             "SELECT guid FROM subscription WHERE status = 'PAUSED' AND paused_until <= ?", (now,)
         ) as cur:
             guids = [row[0] for row in await cur.fetchall()]
-        return [await load_subscription(self.conn, guid) for guid in guids]
+        return [await load_subscription(self._conn, guid) for guid in guids]
 
     async def claim_due(self, now: float, limit: int, lease_until: float) -> list[DeliveryRecord]:
         """Pending deliveries due by ``now`` and not in flight, oldest due first; leased."""
-        async with self.conn.execute(
+        async with self._conn.execute(
             _DELIVERY_SELECT + "WHERE d.status = 'PENDING' AND d.next_attempt_at <= ? "
             "AND (d.claimed_until IS NULL OR d.claimed_until < ?) "
             "ORDER BY d.next_attempt_at, d.id LIMIT ?",
             (now, now, limit),
         ) as cur:
             rows = [_delivery(row) for row in await cur.fetchall()]
-        await self.conn.executemany(
+        await self._conn.executemany(
             "UPDATE delivery SET claimed_until = ? WHERE id = ?",
             [(lease_until, row.id) for row in rows],
         )
         return rows
 
     async def add_attempt(self, delivery_id: int, attempt: AttemptRecord) -> None:
-        await self.conn.execute(
+        await self._conn.execute(
             "INSERT INTO attempt (delivery_id, series, number, started_at, outcome, status_code, "
             "latency_ms, detail, response_excerpt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (delivery_id, attempt.series, attempt.number, attempt.started_at, attempt.outcome,
              attempt.status_code, attempt.latency_ms, attempt.detail, attempt.response_excerpt),
         )
-        await self.conn.execute(
+        await self._conn.execute(
             "UPDATE delivery SET attempts = ?, total_attempts = total_attempts + 1, "
             "first_sent_at = coalesce(first_sent_at, ?), last_status_code = ?, last_outcome = ? "
             "WHERE id = ?",
@@ -182,7 +187,7 @@ class DispatchTransaction:
                          at: float, *, series: int) -> None:
         """Move a delivery to ``status`` and release its lease, unless it was replayed meanwhile
         (a new ``series`` started: the old series' result must not overwrite it)."""
-        await self.conn.execute(
+        await self._conn.execute(
             "UPDATE delivery SET status = ?, next_attempt_at = ?, claimed_until = NULL, "
             "updated_at = ? WHERE id = ? AND series = ?",
             (status, next_attempt_at, at, delivery_id, series),
@@ -229,6 +234,15 @@ class DeliveryStore:
             async with conn.execute(
                 "SELECT a.* FROM attempt a JOIN delivery d ON d.id = a.delivery_id "
                 "WHERE d.webhook_guid = ? ORDER BY a.id", (webhook_guid,)
+            ) as cur:
+                return [_attempt(row) for row in await cur.fetchall()]
+
+    async def attempts_of_subscription(self, subscription_guid: str) -> list[AttemptRecord]:
+        """Every attempt to one subscription's endpoint, in start order (load-test reports)."""
+        async with self._db.read() as conn:
+            async with conn.execute(
+                "SELECT a.* FROM attempt a JOIN delivery d ON d.id = a.delivery_id "
+                "WHERE d.subscription_guid = ? ORDER BY a.started_at, a.id", (subscription_guid,)
             ) as cur:
                 return [_attempt(row) for row in await cur.fetchall()]
 
