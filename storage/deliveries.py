@@ -169,18 +169,26 @@ class DispatchTransaction:
         return rows
 
     async def add_attempt(self, delivery_id: int, attempt: AttemptRecord) -> None:
+        """Record an attempt. One whose delivery was deleted meanwhile (with its subscription)
+        is dropped rather than failing the whole batch; one from a series that a replay has
+        replaced is kept in the history but does not touch the new series' counters."""
         await self._conn.execute(
             "INSERT INTO attempt (delivery_id, series, number, started_at, outcome, status_code, "
-            "latency_ms, detail, response_excerpt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "latency_ms, detail, response_excerpt) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? "
+            "WHERE EXISTS (SELECT 1 FROM delivery WHERE id = ?)",
             (delivery_id, attempt.series, attempt.number, attempt.started_at, attempt.outcome,
-             attempt.status_code, attempt.latency_ms, attempt.detail, attempt.response_excerpt),
+             attempt.status_code, attempt.latency_ms, attempt.detail, attempt.response_excerpt,
+             delivery_id),
         )
         await self._conn.execute(
-            "UPDATE delivery SET attempts = ?, total_attempts = total_attempts + 1, "
-            "first_sent_at = coalesce(first_sent_at, ?), last_status_code = ?, last_outcome = ? "
-            "WHERE id = ?",
-            (attempt.number, attempt.started_at, attempt.status_code, attempt.outcome,
-             delivery_id),
+            "UPDATE delivery SET total_attempts = total_attempts + 1, "
+            "first_sent_at = coalesce(first_sent_at, ?) WHERE id = ?",
+            (attempt.started_at, delivery_id),
+        )
+        await self._conn.execute(
+            "UPDATE delivery SET attempts = ?, last_status_code = ?, last_outcome = ? "
+            "WHERE id = ? AND series = ?",
+            (attempt.number, attempt.status_code, attempt.outcome, delivery_id, attempt.series),
         )
 
     async def set_status(self, delivery_id: int, status: str, next_attempt_at: float | None,

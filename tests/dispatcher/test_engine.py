@@ -152,3 +152,31 @@ async def test_an_event_fans_out_to_every_subscription_of_its_category(dispatche
     for sub in subs:
         delivery, _ = await one_delivery(dispatcher, sub.guid)
         assert delivery.event_guid == event.guid and delivery.status == "SUCCESS"
+
+
+async def test_a_subscription_deleted_mid_flight_does_not_lose_the_batch(dispatcher, target):
+    target.delay = 0.1
+    doomed = await subscribe(dispatcher, target.url, "stock")
+    kept = await subscribe(dispatcher, target.url, "stock")
+    await dispatcher.service.send_events(category="stock", count=3)
+    assert await dispatcher.engine.step() == 6           # all six attempts in flight together
+    await dispatcher.service.delete_subscription(doomed.guid)
+    await dispatcher.engine.drain()                       # one batch holds both subscriptions
+    counts = await dispatcher.service.deliveries.status_counts(kept.guid)
+    assert counts == {"SUCCESS": 3}
+
+
+async def test_a_replay_during_an_attempt_keeps_the_new_series_counters(dispatcher, target):
+    target.delay = 0.1
+    sub = await subscribe(dispatcher, target.url)
+    await dispatcher.service.send_events(category="stock")
+    assert await dispatcher.engine.step() == 1
+    delivery, _ = await one_delivery(dispatcher, sub.guid)
+    await dispatcher.service.replay(delivery.webhook_guid)   # while attempt 1 of series 1 flies
+    await dispatcher.engine.drain()
+    replayed, attempts = await dispatcher.service.get_delivery(delivery.webhook_guid)
+    assert (replayed.series, replayed.status, replayed.attempts) == (2, "PENDING", 0)
+    assert [(a.series, a.number) for a in attempts] == [(1, 1)]   # kept in the history
+    await dispatcher.run_due()
+    replayed, attempts = await dispatcher.service.get_delivery(delivery.webhook_guid)
+    assert (replayed.status, replayed.attempts) == ("SUCCESS", 1)
