@@ -8,15 +8,19 @@ data (WAL snapshot), so a reader never observes a write half-way.
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import aiosqlite
 
 from storage.errors import SchemaTooNew, StorageError, StorageUnavailable
 from storage.schema import VERSION_TABLE, Schema
+
+T = TypeVar("T")
 
 _SYNCHRONOUS = {"full": "FULL", "normal": "NORMAL"}
 
@@ -49,6 +53,11 @@ class Database:
                 await self._writer.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
                 raise translate(exc) from exc
+            except BaseException:
+                # Cancelled while waiting: the BEGIN still runs on the database thread, and a
+                # connection left inside it would refuse every later BEGIN. Roll it back.
+                await self._rollback()
+                raise
             try:
                 yield self._writer
             except BaseException:
@@ -58,6 +67,22 @@ class Database:
                 await self._writer.commit()
             except sqlite3.Error as exc:
                 await self._rollback()
+                raise translate(exc) from exc
+            except BaseException:
+                await self._rollback()   # a no-op if the commit ran before the cancellation
+                raise
+
+    async def write_batch(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """One write transaction run whole on the database thread: ``work(conn)`` gets the plain
+        sqlite3 connection, inside ``BEGIN IMMEDIATE``; commit after it, roll back if it raises.
+
+        Same guarantees as :meth:`write`, but a batch of statements costs one hand-over to the
+        database thread instead of one per statement (what group commit needs under load).
+        """
+        async with self._write_lock:
+            try:
+                return await self._writer._execute(_transaction, self._writer._conn, work)
+            except sqlite3.Error as exc:
                 raise translate(exc) from exc
 
     async def _rollback(self) -> None:
@@ -82,6 +107,21 @@ class Database:
                 pass
 
 
+def _transaction(conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        result = work(conn)
+        conn.commit()
+    except BaseException:
+        if conn.in_transaction:
+            try:
+                conn.rollback()
+            except sqlite3.Error:
+                pass
+        raise
+    return result
+
+
 async def _connect(path: str, busy_timeout_ms: int, synchronous: str) -> aiosqlite.Connection:
     conn = await aiosqlite.connect(path, isolation_level=None, timeout=busy_timeout_ms / 1000)
     conn.row_factory = aiosqlite.Row
@@ -89,6 +129,19 @@ async def _connect(path: str, busy_timeout_ms: int, synchronous: str) -> aiosqli
     await conn.execute("PRAGMA foreign_keys = ON")
     await conn.execute(f"PRAGMA synchronous = {_SYNCHRONOUS[synchronous]}")
     return conn
+
+
+def _create_owner_only(path: str) -> None:
+    """Create a new database file as 0600 (it holds secrets); SQLite gives its -wal and -shm
+    files the same mode. An existing file is left as it is."""
+    if path == ":memory:" or path.startswith("file:") or not path:
+        return
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        pass
+    except OSError:
+        pass   # e.g. a missing directory: let SQLite report it in its own words
 
 
 async def open_database(
@@ -101,6 +154,7 @@ async def open_database(
     from storage import ALL_SCHEMAS  # late: the registry imports every store module
 
     path = str(path)
+    _create_owner_only(path)
     try:
         writer = await _connect(path, busy_timeout_ms, synchronous)
     except sqlite3.Error as exc:

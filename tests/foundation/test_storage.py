@@ -108,3 +108,28 @@ async def test_locked_database_is_reported_unavailable(tmp_path: Path) -> None:
         blocker.execute("ROLLBACK")
         blocker.close()
         await db.close()
+
+
+async def test_a_write_cancelled_while_beginning_leaves_the_connection_usable(tmp_path: Path) -> None:
+    import asyncio
+
+    db = await open_database(tmp_path / "a.db", schemas=[V1])
+    try:
+        for _ in range(20):   # cancel at the BEGIN, wherever the thread hand-over happens to be
+            async def write_one() -> None:
+                async with db.write() as conn:
+                    await conn.execute("INSERT INTO widget (name) VALUES ('x')")
+
+            task = asyncio.create_task(write_one())
+            await asyncio.sleep(0)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            async with db.write() as conn:   # raised "cannot start a transaction within a transaction"
+                await conn.execute("INSERT INTO widget (name) VALUES ('after')")
+        async with db.read() as conn:
+            count = (await (await conn.execute(
+                "SELECT count(*) FROM widget WHERE name = 'after'")).fetchone())[0]
+        assert count == 20
+    finally:
+        await db.close()
