@@ -27,6 +27,34 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def read_deadline(read_timeout: float) -> Callable[..., object]:
+    """Middleware: a request whose body has not fully arrived ``read_timeout`` seconds after its
+    headers (a slowloris-style trickle) has its connection closed, so it cannot hold a handler.
+
+    aiohttp has no server-side read timeout of its own; its keep-alive timer, armed when a
+    connection opens, already cuts a client that trickles the request line and headers.
+    """
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Callable[..., object]) -> object:
+        if read_timeout <= 0 or not request.body_exists or request.content.is_eof():
+            return await handler(request)   # type: ignore[misc]
+
+        def expire() -> None:
+            if not request.content.is_eof() and request.transport is not None:
+                log.warning("server.read_timeout", method=request.method, path=request.path,
+                            seconds=read_timeout)
+                request.transport.close()
+
+        timer = asyncio.get_running_loop().call_later(read_timeout, expire)
+        try:
+            return await handler(request)   # type: ignore[misc]
+        finally:
+            timer.cancel()
+
+    return middleware
+
+
 async def serve_app(
     app: web.Application,
     host: str,
@@ -34,8 +62,14 @@ async def serve_app(
     shutdown_timeout: float,
     announce: Callable[[str], None] = print,
     keepalive_timeout: float = 75.0,
+    read_timeout: float = 0.0,
 ) -> None:
-    """Serve ``app`` on host:port until a stop signal; ``announce`` gets the base URL once bound."""
+    """Serve ``app`` on host:port until a stop signal; ``announce`` gets the base URL once bound.
+
+    ``read_timeout`` (seconds, 0 = none) bounds how long a request body may take to arrive.
+    """
+    if read_timeout > 0:
+        app.middlewares.insert(0, read_deadline(read_timeout))
     if not is_loopback(host):
         log.warning("server.public_bind", host=host,
                     detail="listening beyond this machine: anyone who can reach it can call it")

@@ -79,7 +79,7 @@ def run_server(settings: Settings, build: Callable[[Settings], Any],
     server = settings.server
     try:
         asyncio.run(serve_app(app, server.host, server.port, server.shutdown_timeout, announce,
-                              server.keepalive_timeout))
+                              server.keepalive_timeout, server.read_timeout))
     except (StorageError, CredentialsFileError) as exc:
         raise UsageError(str(exc)) from None
     except OSError as exc:

@@ -1,0 +1,77 @@
+"""Real `hooksim serve` / `hooksim receive` processes for the crash and shutdown suites."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from aiohttp import web
+
+from dispatcher.backoff import PRESETS
+from dispatcher.clock import ScaledClock
+from dispatcher.service import DispatcherService
+from dispatcher.settings import DispatcherSettings
+from storage import open_database
+
+HOOKSIM = [sys.executable, "-m", "hooksim"]
+
+
+def clean_env(cwd: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOOKSIM_")}
+    return {**env, "HOOKSIM_DEMO_ENABLED": "false", "HOOKSIM_LOG_LEVEL": "warning",
+            "HOOKSIM_AUTH_CREDENTIALS_FILE": str(cwd / "credentials.json"),
+            "PYTHONUNBUFFERED": "1", **extra}
+
+
+async def start(cwd: Path, *args: str, first_line: str = "hooksim serving on",
+                **env: str) -> tuple[asyncio.subprocess.Process, str]:
+    """Start ``hooksim ARGS`` in ``cwd``; wait for its first line; return it and its base URL."""
+    proc = await asyncio.create_subprocess_exec(
+        *HOOKSIM, *args, cwd=cwd, env=clean_env(cwd, **env), stdout=asyncio.subprocess.PIPE,
+        stderr=(cwd / "server.log").open("ab"))
+    assert proc.stdout is not None
+    line = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode()
+    assert line.startswith(first_line), (line, (cwd / "server.log").read_text()[-2000:])
+    return proc, line.split()[-1].rstrip("/")
+
+
+def integrity(path: Path) -> str:
+    with sqlite3.connect(path) as conn:
+        return conn.execute("PRAGMA integrity_check").fetchone()[0]
+
+
+def query(path: Path, sql: str, *args: object) -> list[tuple]:
+    with sqlite3.connect(path, timeout=10) as conn:
+        return conn.execute(sql, args).fetchall()
+
+
+async def queue_deliveries(aiohttp_server, db_path: Path, count: int,
+                           hook: Callable[[web.Request], Awaitable[web.Response]]) -> set[str]:
+    """Serve ``hook`` at a target, subscribe it to menus and queue ``count`` events in the
+    outbox of ``db_path`` before any dispatcher runs; the queued event GUIDs."""
+    app = web.Application()
+    app.router.add_post("/hook", hook)
+    target = await aiohttp_server(app)
+    db = await open_database(db_path)
+    try:
+        service = DispatcherService(db, ScaledClock(), DispatcherSettings(), PRESETS["current"])
+        await service.create_subscription(event_category="menus",
+                                          url=str(target.make_url("/hook")),
+                                          notification_email="dev@example.com")
+        return {e.guid for e in await service.send_events(category="menus", count=count)}
+    finally:
+        await db.close()
+
+
+async def wait_all_succeeded(db_path: Path, count: int, seconds: float = 30.0) -> dict[str, int]:
+    """Poll the delivery statuses until ``count`` are SUCCESS or ``seconds`` pass; the counts."""
+    for _ in range(int(seconds / 0.01)):
+        counts = dict(query(db_path, "SELECT status, count(*) FROM delivery GROUP BY status"))
+        if counts.get("SUCCESS", 0) == count:
+            break
+        await asyncio.sleep(0.01)
+    return counts
