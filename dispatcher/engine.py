@@ -29,6 +29,8 @@ log = structlog.get_logger("hooksim.dispatcher")
 
 # Called inside the recording transaction for every back-off transition (e.g. to queue an email).
 TransitionHook = Callable[[DispatchTransaction, SubscriptionRecord, Transition], Awaitable[None]]
+# Called after every attempt's HTTP exchange, before it is recorded (e.g. live load-test counters).
+AttemptHook = Callable[[DeliveryRecord, int, Response], None]
 
 _RECORD_BATCH = 500
 
@@ -110,8 +112,10 @@ class DeliveryEngine:
         on_transition: TransitionHook | None = None,
         on_committed: Callable[[], None] | None = None,
         time_scale: float = 1.0,
+        on_attempt: AttemptHook | None = None,
     ) -> None:
         self._store = deliveries
+        self._on_attempt = on_attempt
         self._sender = sender
         self._clock = clock
         self._settings = settings
@@ -184,6 +188,8 @@ class DeliveryEngine:
             delivery.url, delivery.body, request_headers(delivery, number, self._settings))
         log.info("delivery.attempt", webhook_guid=delivery.webhook_guid, attempt=number,
                  outcome=response.outcome.label, latency_ms=round(response.outcome.latency_ms, 1))
+        if self._on_attempt is not None:
+            self._on_attempt(delivery, number, response)
         self._results.append(_Result(delivery, number, started, self._clock.now(), response))
         self._results_ready.set()
 

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from hooksim.commands import credentials, dispatch, receiver, server, signatures
+from hooksim.commands import credentials, dispatch, loadtest, receiver, server, signatures
 
-COMMAND_MODULES = (signatures, server, dispatch, credentials, receiver)
+COMMAND_MODULES = (signatures, server, dispatch, credentials, receiver, loadtest)

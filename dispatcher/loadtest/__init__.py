@@ -1,0 +1,5 @@
+"""Load-testing an endpoint against the platform's back-off: ``load``, ``check``, ``predict``.
+
+``run`` drives the real :class:`dispatcher.engine.DeliveryEngine`; ``predict`` replays the same
+pure rules (:mod:`dispatcher.backoff`, :mod:`dispatcher.policy`) as a discrete-event simulation.
+"""

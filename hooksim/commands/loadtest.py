@@ -1,0 +1,200 @@
+"""`hooksim load`, `hooksim check`, `hooksim predict`: will the platform pause or stop my endpoint?
+
+Thin: parse and check the options (one-line errors, exit 2), run the package code in
+:mod:`dispatcher.loadtest`, print with rich. Exit codes: 0 never stopped / every check passed,
+1 stopped / a check failed, 2 bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+from collections.abc import Callable
+from typing import Any
+
+from hooksim.errors import UsageError
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    from dispatcher import events as catalogue
+
+    load = commands.add_parser(
+        "load", help="load-test an endpoint against the platform's back-off, in compressed time",
+        description="Send events to URL with hooksim's real dispatcher (delivery, retries, "
+        "pause/stop) at RATE for DURATION of platform time, compressed by --time-scale; print "
+        "what the platform would do. Exit 0 if never stopped, 1 if stopped.")
+    _endpoint_options(load, "wall seconds to connect and to read (the platform's 2 s)")
+    load.add_argument("--time-scale", type=float, default=60.0,
+                      help="platform seconds per wall second (default 60: 15 min in 15 s)")
+    load.add_argument("--db", metavar="PATH", help="keep the run in this SQLite file "
+                      "(default: a temporary one)")
+    load.add_argument("--plot", metavar="PATH", help="write a timeline picture (.png or .svg)")
+    _scenario_options(load, catalogue.categories(), duration="15m")
+    load.set_defaults(handler=_load)
+
+    check = commands.add_parser(
+        "check", help="probe an endpoint against the platform's documented expectations",
+        description="One pass/fail line per expectation, with evidence. Exit 0 only if all pass.")
+    _endpoint_options(check, "how long an answer may take (the platform's 2 s)")
+    check.add_argument("--report", metavar="PATH", help="write the results as JSON")
+    check.set_defaults(handler=_check)
+
+    predict = commands.add_parser(
+        "predict", help="simulate the back-off against a model endpoint (no HTTP)",
+        description="Run the platform's retry and back-off rules as a discrete-event simulation "
+        "against an endpoint that fails --error-rate of requests and answers in --latency-ms. "
+        "Exit 0 if never stopped, 1 if stopped.")
+    predict.add_argument("--error-rate", required=True, help="share of failing requests: 0.15 or 15%%")
+    predict.add_argument("--latency-ms", type=float, default=300.0,
+                         help="the endpoint's answer time in ms (at or over --timeout: a timeout)")
+    predict.add_argument("--error-status", type=int, default=500, help="status of a failure")
+    predict.add_argument("--timeout", type=float, default=2.0, metavar="SECONDS",
+                         help="the platform's read timeout")
+    _scenario_options(predict, catalogue.categories(), duration="1h")
+    predict.set_defaults(handler=_predict)
+
+
+def _endpoint_options(parser: argparse.ArgumentParser, timeout_help: str) -> None:
+    parser.add_argument("--url", required=True, help="the endpoint to test")
+    parser.add_argument("--secret", required=True, help="the secret the endpoint verifies with")
+    parser.add_argument("--timeout", type=float, default=2.0, metavar="SECONDS", help=timeout_help)
+
+
+def _scenario_options(parser: argparse.ArgumentParser, categories: tuple[str, ...],
+                      duration: str) -> None:
+    parser.add_argument("--category", choices=categories, default="stock")
+    parser.add_argument("--rate", default="20/s", help="events per platform time: 20/s, 600/min")
+    parser.add_argument("--duration", default=duration, help=f"platform time: 90s, 15m, 1h (default {duration})")
+    parser.add_argument("--concurrency", type=int, default=64, help="attempts in flight at most")
+    parser.add_argument("--seed", type=int, default=0, help="seed for events and random failures")
+    parser.add_argument("--preset", choices=["current", "legacy"], default="current",
+                        help="back-off rules: current (50 errors/5 min, 9 pauses/10 min) or legacy")
+    parser.add_argument("--report", metavar="PATH", help="write the report as JSON")
+
+
+def _scenario(args: argparse.Namespace) -> Any:
+    from dispatcher.loadtest.scenario import Scenario, ScenarioError, parse_duration, parse_rate
+
+    try:
+        scenario = Scenario(parse_rate(args.rate), parse_duration(args.duration), args.category,
+                            args.preset, args.seed)
+    except ScenarioError as exc:
+        raise UsageError(str(exc)) from None
+    _positive(concurrency=args.concurrency, timeout=args.timeout)
+    return scenario
+
+
+def _positive(**values: float) -> None:
+    for name, value in values.items():
+        if not value > 0:
+            raise UsageError(f"--{name.replace('_', '-')} must be positive, got {value}")
+
+
+def _quiet_logs() -> None:
+    from hooksim.logs import configure_logging
+
+    configure_logging("warning")   # per-attempt info lines would drown the summary
+
+
+def _load(args: argparse.Namespace) -> int:
+    from dispatcher.errors import InvalidInput
+    from dispatcher.loadtest.plot import check_plot_path
+    from dispatcher.loadtest.run import Live, LoadOptions, run_load
+    from hooksim.commands.loadtest_view import LiveView
+    from storage import StorageError
+
+    scenario = _scenario(args)
+    _positive(time_scale=args.time_scale)
+    if args.plot:
+        try:
+            check_plot_path(args.plot)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    options = LoadOptions(args.url, args.secret, scenario, args.time_scale, args.concurrency,
+                          args.timeout, args.db)
+    _quiet_logs()
+    live = Live()
+
+    async def main() -> Any:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGINT, stop.set)   # Ctrl-C ends the run, keeps the summary
+        try:
+            with LiveView(scenario.duration) as view:
+                return await run_load(options, live=live, stop=stop, on_tick=view.update)
+        finally:
+            loop.remove_signal_handler(signal.SIGINT)
+
+    try:
+        report = asyncio.run(main())
+    except (InvalidInput, StorageError) as exc:   # a bad --url, an unusable --db
+        raise UsageError(str(exc)) from None
+    return _finish(report, args)
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from dispatcher.backoff import PRESETS
+    from dispatcher.loadtest.predict import Model, predict
+    from dispatcher.loadtest.scenario import ScenarioError, parse_fraction
+
+    scenario = _scenario(args)
+    try:
+        error_rate = parse_fraction(args.error_rate, "--error-rate")
+    except ScenarioError as exc:
+        raise UsageError(str(exc)) from None
+    if args.latency_ms < 0 or not 100 <= args.error_status <= 599:
+        raise UsageError("--latency-ms must be 0 or more and --error-status 100-599")
+    model = Model(error_rate, args.latency_ms / 1000, args.error_status, args.timeout,
+                  args.concurrency)
+    return _finish(predict(scenario, model, PRESETS[args.preset]), args)
+
+
+def _finish(report: Any, args: argparse.Namespace) -> int:
+    from hooksim.commands.loadtest_view import print_summary
+
+    if args.report:
+        _write(args.report, lambda fh: json.dump(report.data, fh, indent=2))
+    if getattr(args, "plot", None):
+        from dispatcher.loadtest.plot import write_plot
+
+        try:
+            write_plot(report.data, args.plot)
+        except OSError as exc:
+            raise UsageError(f"cannot write {args.plot}: {exc.strerror}") from None
+    print_summary(report.data)
+    return 1 if report.stopped else 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from dispatcher.loadtest.check import run_checks
+    from dispatcher.service import check_url
+    from dispatcher.errors import InvalidInput
+    from hooksim.commands.loadtest_view import print_check
+
+    _positive(timeout=args.timeout)
+    try:
+        check_url(args.url, block_private_networks=False)
+    except InvalidInput as exc:
+        raise UsageError(str(exc)) from None
+    results = asyncio.run(run_checks(args.url, args.secret, timeout=args.timeout,
+                                     on_result=print_check))
+    passed = all(r.passed for r in results)
+    print(f"{sum(r.passed for r in results)}/{len(results)} checks passed")
+    if args.report:
+        _write(args.report, lambda fh: json.dump(
+            {"url": args.url, "passed": passed,
+             "checks": [{"name": r.name, "passed": r.passed, "evidence": r.evidence}
+                        for r in results]}, fh, indent=2))
+    return 0 if passed else 1
+
+
+def _write(path: str, write: Callable[[Any], None]) -> None:
+    try:
+        with open(path, "w", encoding="utf-8") as fh:
+            write(fh)
+            fh.write("\n")
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
+

@@ -1,0 +1,81 @@
+"""check: passes against hooksim's own receiver, fails naming the check against broken endpoints."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from aiohttp import web
+
+from dispatcher import events as catalogue
+from dispatcher.loadtest.check import CheckResult, run_checks
+from tests.loadtest.conftest import SECRET, answering, run_cli, verifying
+
+NAMES = ["every-event-type", "duplicate-guid", "bad-signature", "unknown-field", "unknown-enum",
+         "non-ascii", "burst-50", "no-redirects"]
+
+
+def failed(results: list[CheckResult]) -> list[str]:
+    return [r.name for r in results if not r.passed]
+
+
+async def test_our_receiver_passes_every_check(receiver_url: str) -> None:
+    results = await run_checks(receiver_url, SECRET)
+    assert [r.name for r in results] == NAMES
+    assert failed(results) == [], [str(r) for r in results]
+    kinds = sum(len(catalogue.event_types(c)) for c in catalogue.categories())
+    assert f"{kinds}/{kinds} event types" in results[0].evidence
+
+
+async def test_a_redirecting_endpoint_fails_no_redirects(endpoint) -> None:
+    async def redirect(request: web.Request) -> web.Response:
+        await request.read()
+        raise web.HTTPFound("/elsewhere")
+
+    results = await run_checks(await endpoint(redirect), SECRET, timeout=0.5)
+    assert "no-redirects" in failed(results)
+    assert "302 to /elsewhere" in results[-1].evidence
+    assert "every-event-type" in failed(results)
+
+
+async def test_an_endpoint_refusing_duplicates_fails_duplicate_guid(endpoint) -> None:
+    seen: set[str] = set()
+    valid = verifying()
+
+    async def once(request: web.Request) -> web.Response:
+        guid = json.loads(await request.read())["guid"]
+        if guid in seen:
+            return web.Response(status=409)
+        seen.add(guid)
+        return await valid(request)
+
+    results = await run_checks(await endpoint(once), SECRET)
+    assert failed(results) == ["duplicate-guid"]
+    assert "again" in results[1].evidence and "409" in results[1].evidence
+
+
+async def test_an_endpoint_accepting_bad_signatures_fails_bad_signature(endpoint) -> None:
+    results = await run_checks(await endpoint(answering(200)), SECRET)
+    assert failed(results) == ["bad-signature"]
+    assert "200" in results[2].evidence
+
+
+async def test_a_hanging_endpoint_fails_on_time(endpoint, hanging) -> None:
+    results = await run_checks(await endpoint(hanging), SECRET, timeout=0.2)
+    assert "every-event-type" in failed(results) and "burst-50" in failed(results)
+    assert "no answer (timed out)" in results[0].evidence
+
+
+async def test_cli_exit_codes_and_report(receiver_url: str, endpoint, tmp_path: Path) -> None:
+    report = tmp_path / "check.json"
+    code, out, err = await run_cli("check", "--url", receiver_url, "--secret", SECRET,
+                                   "--report", str(report))
+    assert code == 0, out + err
+    assert "8/8 checks passed" in out
+    assert json.loads(report.read_text())["passed"] is True
+
+    code, out, _ = await run_cli("check", "--url", await endpoint(answering(200)), "--secret",
+                                 SECRET)
+    assert code == 1
+    assert [line.split()[1] for line in out.splitlines() if line.startswith("FAIL")] == [
+        "bad-signature"]
