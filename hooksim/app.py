@@ -8,6 +8,7 @@ from dispatcher.app import setup_dispatcher
 from dispatcher.clock import Clock, ScaledClock
 from hooksim.auth import setup_auth
 from hooksim.demo import setup_demo
+from hooksim.portal import setup_portal
 from hooksim.settings import Settings
 from receiver import setup_receiver
 from storage.web import setup_database
@@ -34,6 +35,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> web.Applicat
         setup_receiver(app, settings.receiver, clock=clock.now)
     setup_demo(app, settings.demo, seed=settings.dispatcher.seed,
                receiver_enabled=settings.receiver.enabled)
+    setup_portal(app, settings)
     app.router.add_get("/healthz", healthz)
     return app
 

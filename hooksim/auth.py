@@ -58,6 +58,11 @@ ACTIVITY_LIMIT_MAX = 1000
 
 CREDENTIALS_PATH = web.AppKey("credentials_path", Path)
 CREDENTIAL_STORE = web.AppKey("credential_store", CredentialStore)
+#: The portal's session: the cookie holding an access token, and the CSRF header cookie-authorized
+#: state-changing requests must carry (see :func:`csrf_token`).
+SESSION_COOKIE = "hooksim_session"
+CSRF_HEADER = "X-CSRF-Token"
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 #: The client id behind the request's bearer token, set by the middleware.
 CLIENT_ID = web.RequestKey("client_id", str)
 
@@ -90,6 +95,7 @@ def setup_auth(app: web.Application, settings: AuthSettings, *,
     """Add login, the token guard, credentials and activity routes. Call after setup_database."""
     access = _Access(settings, clock, Path(settings.credentials_file).expanduser().absolute())
     app[CREDENTIALS_PATH] = access.path
+    app[ACCESS] = access
 
     @web.middleware
     async def require_token(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -103,6 +109,12 @@ def setup_auth(app: web.Application, settings: AuthSettings, *,
     app.router.add_get("/api/credentials", access.show_credentials)
     app.router.add_post("/api/credentials/rotate", access.rotate)
     app.router.add_get("/api/activity", access.activity)
+
+
+def csrf_token(session_token: str) -> str:
+    """The CSRF token of a session: derived from its token, so no state is kept. A page served to
+    the session embeds it; another site can read neither the HttpOnly cookie nor the page."""
+    return sha256("csrf:" + session_token).hex()
 
 
 class LoginLimiter:
@@ -185,6 +197,8 @@ class _Access:
     async def authenticate(self, request: web.Request) -> str:
         """The client id of a valid bearer token, else raise 401."""
         header = request.headers.get("Authorization")
+        if header is None and SESSION_COOKIE in request.cookies:
+            return await self._authenticate_session(request)
         if header is None:
             raise _unauthorized("missing_token", "this route needs Authorization: Bearer "
                                 f"<accessToken>; get a token from POST {LOGIN_PATH}")
@@ -202,9 +216,39 @@ class _Access:
                                 f"{iso(record.expires_at)}; log in again at {LOGIN_PATH}")
         return record.client_id
 
+    async def _authenticate_session(self, request: web.Request) -> str:
+        """A portal request: the cookie's token, plus the CSRF header unless the method is safe
+        (a cookie is sent by the browser on its own; a bearer header never is)."""
+        token = request.cookies[SESSION_COOKIE]
+        client_id = await self.session_client(token)
+        if client_id is None:
+            raise _unauthorized("invalid_token", "the session expired; log in again at /login")
+        if request.method not in _SAFE_METHODS:
+            sent = request.headers.get(CSRF_HEADER, "")
+            if not hmac.compare_digest(sha256(sent), sha256(csrf_token(token))):
+                raise api_error(web.HTTPForbidden, "csrf_token_invalid",
+                                f"requests authorized by the session cookie must send the "
+                                f"page's {CSRF_HEADER} header")
+        return client_id
+
+    async def session_client(self, token: str) -> str | None:
+        """The client id of a valid, unexpired token, else None (for the portal's pages)."""
+        record = await self.store.find_token(token_digest(token))
+        if record is None or record.expires_at <= self.clock():
+            return None
+        return record.client_id
+
     async def login(self, request: web.Request) -> web.Response:
         body = await json_object(request)
         client_id, client_secret = (string_field(body, key) for key in ("clientId", "clientSecret"))
+        token, now, ttl = await self.issue_token(request, client_id, client_secret)
+        return web.json_response({"accessToken": token, "tokenType": "Bearer",
+                                  "expiresIn": ttl, "expiresAt": iso(now + ttl)})
+
+    async def issue_token(self, request: web.Request, client_id: str,
+                          client_secret: str) -> tuple[str, float, int]:
+        """The login check shared by the API and the portal: (token, issued at, ttl) or raise
+        429/401 as the API does."""
         client = await self.store.client()
         # No await from the limit check to recording a failure, so parallel guesses cannot all
         # slip through before the first one is counted.
@@ -227,8 +271,7 @@ class _Access:
         await self.store.issue_token(token_digest(token),
                                      TokenRecord(client.client_id, now, now + ttl))
         log.info("auth.login_succeeded", client_id=client.client_id, address=address)
-        return web.json_response({"accessToken": token, "tokenType": "Bearer",
-                                  "expiresIn": ttl, "expiresAt": iso(now + ttl)})
+        return token, now, ttl
 
     async def show_credentials(self, request: web.Request) -> web.Response:
         client = await self.store.client()
@@ -271,6 +314,9 @@ class _Access:
             {"id": e.id, "kind": e.kind, "at": iso(e.at), "clientId": e.client_id,
              "actor": e.actor, "address": e.address, "detail": e.detail} for e in entries
         ]})
+
+
+ACCESS = web.AppKey("access", _Access)
 
 
 def _unauthorized(error: str, detail: str) -> web.HTTPException:

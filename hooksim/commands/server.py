@@ -40,6 +40,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     def describe(base: str, app: Any) -> list[str]:
         return [f"hooksim serving on {base}",
+                f"  portal:      {base}/  (log in with the credentials file's client id/secret)",
                 f"  api:         {base}/api  (docs/openapi.yaml)",
                 f"  receiver:    {base}/hooks/{{name}}",
                 f"  health:      {base}/healthz",

@@ -1,0 +1,75 @@
+"""``GET /api/restaurants`` and ``GET /api/restaurants/export.csv``: the connected restaurants.
+
+Guarded like every ``/api`` route (bearer token, or the portal's session cookie).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from aiohttp import web
+
+from dispatcher.clock import iso
+from hooksim.auth import api_error, time_param
+from storage.restaurants import ConnectedRestaurant, RestaurantStore
+from storage.web import DATABASE
+
+_CSV_COLUMNS = ("restaurantGuid", "restaurantName", "locationName", "managementGroupGuid",
+                "restaurantCity", "restaurantState", "restaurantCountryCode", "connectedAt",
+                "lastEventType", "lastEventAt")
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/api/restaurants", list_restaurants)
+    app.router.add_get("/api/restaurants/export.csv", export_restaurants)
+
+
+def restaurant_json(record: ConnectedRestaurant) -> dict[str, Any]:
+    details = record.details
+    return {
+        "restaurantGuid": record.guid,
+        "restaurantName": details.get("restaurantName"),
+        "locationName": details.get("locationName"),
+        "managementGroupGuid": details.get("managementGroupGuid"),
+        "restaurantCity": details.get("restaurantCity"),
+        "restaurantState": details.get("restaurantState"),
+        "restaurantCountryCode": details.get("restaurantCountryCode"),
+        "connectedAt": iso(record.connected_at),
+        "lastEventType": record.last_event_type,
+        "lastEventAt": iso(record.last_event_at),
+    }
+
+
+async def _find(request: web.Request) -> list[ConnectedRestaurant]:
+    start = time_param(request, "from", end=False)   # 400 naming the parameter if malformed
+    end = time_param(request, "to", end=True)
+    if start is not None and end is not None and start >= end:
+        raise api_error(web.HTTPBadRequest, "invalid_range", "from: must be before to")
+    text = request.query.get("q", "").strip() or None
+    return await RestaurantStore(request.app[DATABASE]).connected(text, start, end)
+
+
+async def list_restaurants(request: web.Request) -> web.Response:
+    found = await _find(request)
+    return web.json_response({"items": [restaurant_json(r) for r in found]})
+
+
+async def export_restaurants(request: web.Request) -> web.Response:
+    found = await _find(request)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(_CSV_COLUMNS)
+    for record in found:
+        row = restaurant_json(record)
+        # A leading = + - @ would be a formula in a spreadsheet; quote it as text.
+        writer.writerow([_cell(row[c]) for c in _CSV_COLUMNS])
+    return web.Response(body=out.getvalue().encode("utf-8"), headers={
+        "Content-Type": "text/csv; charset=utf-8",
+        "Content-Disposition": 'attachment; filename="connected-restaurants.csv"'})
+
+
+def _cell(value: Any) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text

@@ -1,0 +1,623 @@
+// hooksim portal: each page's data comes from the JSON API (the CLI's API), fetched with the
+// session cookie; state-changing requests carry the page's CSRF token. All text reaches the page
+// through textContent, never innerHTML, so payloads show as text.
+"use strict";
+
+const meta = document.querySelector('meta[name="csrf-token"]');
+const CSRF = meta ? meta.content : "";
+const CSRF_HEADER = meta ? meta.dataset.header : "X-CSRF-Token";
+
+class ApiError extends Error {
+  constructor(status, body) {
+    super((body && body.detail) || `HTTP ${status}`);
+    this.status = status;
+    this.body = body || {};
+  }
+}
+
+async function api(method, path, body) {
+  const headers = { Accept: "application/json" };
+  if (method !== "GET") headers[CSRF_HEADER] = CSRF;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const response = await fetch(path, {
+    method, headers, credentials: "same-origin",
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (response.status === 401) { location.assign("/login?next=" + encodeURIComponent(location.pathname)); }
+  const text = await response.text();
+  let data = null;
+  try { data = text ? JSON.parse(text) : null; } catch (e) { data = { detail: text }; }
+  if (!response.ok) throw new ApiError(response.status, data);
+  return data;
+}
+
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else if (key === "dataset") Object.assign(node.dataset, value);
+    else node.setAttribute(key, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+function flash(message, kind) {
+  const box = document.getElementById("flash");
+  if (!box) return;
+  box.textContent = message;
+  box.className = "flash " + (kind || "ok");
+  box.hidden = false;
+}
+
+function when(text) { return text ? text.replace("T", " ").replace(/\.\d+Z$/, "Z") : "—"; }
+
+const STATUS_LABEL = { ACTIVE: "Active", PAUSED: "Paused", STOPPED: "Stopped", SUCCESS: "Success",
+  PENDING: "Pending", NOT_SENT: "Not sent", FAILURE: "Failure", RESUMED: "Resumed",
+  RESTARTED: "Restarted" };
+function badge(status) {
+  return el("span", { class: "badge " + String(status).toLowerCase() }, STATUS_LABEL[status] || status);
+}
+
+function fillRows(tbody, rows, emptyText, columns) {
+  tbody.replaceChildren(...(rows.length ? rows : [el("tr", {}, el("td", { colspan: columns }, emptyText))]));
+}
+
+async function copyText(text, button) {
+  try {
+    await navigator.clipboard.writeText(text);
+  } catch (e) {  // clipboard API needs a secure context; fall back to a selection copy
+    const area = el("textarea", {}, text);
+    document.body.append(area); area.select(); document.execCommand("copy"); area.remove();
+  }
+  const label = button.textContent;
+  button.textContent = "Copied";
+  setTimeout(() => { button.textContent = label; }, 1500);
+}
+
+function dateParam(value, end) {
+  // <input type=date> gives YYYY-MM-DD; the API wants a time with a zone (UTC days).
+  if (!value) return "";
+  if (!end) return value + "T00:00:00Z";
+  const next = new Date(value + "T00:00:00Z");
+  next.setUTCDate(next.getUTCDate() + 1);
+  return next.toISOString();
+}
+
+function setupDialogs() {
+  for (const button of document.querySelectorAll("dialog [data-close]")) {
+    button.addEventListener("click", () => button.closest("dialog").close());
+  }
+}
+
+function showFieldErrors(form, error) {
+  for (const node of form.querySelectorAll(".field-error")) node.textContent = "";
+  const field = error.body && error.body.field;
+  const target = field && form.querySelector("#err-" + CSS.escape(field));
+  (target || form.querySelector("#err-form") || form.querySelector(".field-error")).textContent =
+    error.message;
+  const input = field && form.querySelector(`[name="${CSS.escape(field)}"]`);
+  if (input) { input.setAttribute("aria-invalid", "true"); input.focus(); }
+}
+
+// -- Webhooks ----------------------------------------------------------------------------------
+async function webhooksPage() {
+  const tbody = document.querySelector("#webhooks tbody");
+  const dialog = document.getElementById("webhook-dialog");
+  const form = document.getElementById("webhook-form");
+  const category = form.elements.eventCategory;
+  let nameTouched = false;
+
+  async function lastDelivery(guid, cell) {
+    try {
+      const page = await api("GET", `/api/subscriptions/${guid}/deliveries?limit=1`);
+      const last = page.items[0];
+      cell.replaceChildren(last ? el("span", {}, when(last.firstSentAt || last.createdAt), " ", badge(last.status)) : "none yet");
+    } catch (e) { cell.textContent = "?"; }
+  }
+
+  function secretCell(sub) {
+    const value = el("code", { class: "secret", "data-hidden": "true" }, "••••••••");
+    const reveal = el("button", { type: "button", class: "small", "aria-label": `Reveal secret of ${sub.name}`,
+      onclick: () => {
+        const hidden = value.dataset.hidden === "true";
+        value.textContent = hidden ? sub.secret : "••••••••";
+        value.dataset.hidden = hidden ? "false" : "true";
+        reveal.textContent = hidden ? "Hide" : "Reveal";
+      } }, "Reveal");
+    const copy = el("button", { type: "button", class: "small", "aria-label": `Copy secret of ${sub.name}`,
+      onclick: (event) => copyText(sub.secret, event.currentTarget) }, "Copy");
+    return el("td", { class: "nowrap" }, value, " ", reveal, " ", copy);
+  }
+
+  async function load() {
+    const data = await api("GET", "/api/subscriptions");
+    const rows = data.items.map((sub) => {
+      const last = el("td", {}, "…");
+      lastDelivery(sub.guid, last);
+      return el("tr", { dataset: { guid: sub.guid } },
+        el("td", {}, sub.name),
+        el("td", {}, badge(sub.status)),
+        el("td", {}, el("code", {}, sub.guid)),
+        el("td", {}, sub.eventCategory),
+        el("td", { class: "url" }, sub.url),
+        last,
+        secretCell(sub),
+        el("td", { class: "nowrap" },
+          el("button", { type: "button", class: "small", onclick: () => openEdit(sub) }, "Edit"), " ",
+          el("a", { href: `/webhooks/${sub.guid}/events`, class: "button small" }, "Events"), " ",
+          el("a", { href: `/webhooks/${sub.guid}/backoff`, class: "button small" }, "Back-off"), " ",
+          sub.status === "STOPPED" ? el("button", { type: "button", class: "small primary",
+            onclick: () => restart(sub) }, "Restart") : null));
+    });
+    fillRows(tbody, rows, "No webhooks yet: add one.", 8);
+  }
+
+  async function restart(sub) {
+    try {
+      await api("POST", `/api/subscriptions/${sub.guid}/restart`);
+      flash(`${sub.name} restarted: Active again.`);
+    } catch (e) { flash(e.message, "bad"); }
+    await load();
+  }
+
+  function openForm(title, sub) {
+    form.reset();
+    for (const node of form.querySelectorAll(".field-error")) node.textContent = "";
+    for (const node of form.querySelectorAll("[aria-invalid]")) node.removeAttribute("aria-invalid");
+    document.getElementById("webhook-dialog-title").textContent = title;
+    form.elements.guid.value = sub ? sub.guid : "";
+    category.disabled = Boolean(sub);   // the category of a subscription never changes
+    if (sub) {
+      category.value = sub.eventCategory;
+      form.elements.url.value = sub.url;
+      form.elements.name.value = sub.name;
+      form.elements.notificationEmail.value = sub.notificationEmail;
+    } else {
+      form.elements.name.value = category.selectedOptions[0].dataset.name;
+    }
+    nameTouched = Boolean(sub);
+    dialog.showModal();
+    (sub ? form.elements.url : category).focus();
+  }
+  function openEdit(sub) { openForm(`Edit webhook ${sub.name}`, sub); }
+
+  document.getElementById("add-webhook").addEventListener("click", () => openForm("Add webhook", null));
+  form.elements.name.addEventListener("input", () => { nameTouched = true; });
+  category.addEventListener("change", () => {
+    if (!nameTouched) form.elements.name.value = category.selectedOptions[0].dataset.name;
+  });
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const guid = form.elements.guid.value;
+    const body = { url: form.elements.url.value.trim(), name: form.elements.name.value.trim(),
+      notificationEmail: form.elements.notificationEmail.value.trim() };
+    if (!guid) body.eventCategory = category.value;
+    try {
+      if (guid) await api("PATCH", `/api/subscriptions/${guid}`, body);
+      else await api("POST", "/api/subscriptions", body);
+      dialog.close();
+      flash(guid ? "Webhook saved." : "Webhook added.");
+      await load();
+    } catch (e) { showFieldErrors(form, e); }
+  });
+  await load();
+  setInterval(load, 2000);   // statuses change as the back-off acts
+}
+
+// -- Webhook events ----------------------------------------------------------------------------
+async function eventsPage(guid) {
+  const tbody = document.querySelector("#events tbody");
+  const filters = document.getElementById("event-filters");
+  const dialog = document.getElementById("event-dialog");
+  const pageInfo = document.getElementById("page-info");
+  const nextButton = document.getElementById("next-page");
+  let cursor = null, nextCursor = null, pageNumber = 1, current = null;
+
+  async function header() {
+    try {
+      const sub = await api("GET", `/api/subscriptions/${guid}`);
+      document.getElementById("sub-name").textContent = `${sub.name} (${sub.eventCategory})`;
+      document.getElementById("sub-status").replaceChildren(badge(sub.status));
+    } catch (e) { flash(e.message, "bad"); }
+  }
+
+  function query() {
+    const params = new URLSearchParams({ limit: "25" });
+    const f = filters.elements;
+    if (f.status.value) params.set("status", f.status.value);
+    if (f.period.value) params.set("period", f.period.value);
+    if (f.from.value) params.set("from", dateParam(f.from.value, false));
+    if (f.to.value) params.set("to", dateParam(f.to.value, true));
+    if (cursor) params.set("cursor", cursor);
+    return params;
+  }
+
+  async function load() {
+    const error = document.getElementById("filter-error");
+    error.textContent = "";
+    let page;
+    try { page = await api("GET", `/api/subscriptions/${guid}/deliveries?${query()}`); }
+    catch (e) { error.textContent = e.message; return; }
+    nextCursor = page.nextCursor;
+    nextButton.disabled = !nextCursor;
+    pageInfo.textContent = `Page ${pageNumber}`;
+    const rows = page.items.map((d) => el("tr", { dataset: { webhook: d.webhookGuid } },
+      el("td", {}, el("button", { type: "button", class: "link mono", onclick: () => openDetails(d.webhookGuid),
+        "aria-label": `Details of ${d.webhookGuid}` }, d.webhookGuid)),
+      el("td", {}, d.eventType),
+      el("td", {}, when(d.firstSentAt)),
+      el("td", {}, String(d.totalAttempts)),
+      el("td", {}, d.responseCode === null ? "—" : String(d.responseCode)),
+      el("td", {}, badge(d.status)),
+      el("td", {}, el("button", { type: "button", class: "small", onclick: () => replay(d.webhookGuid) }, "Replay"))));
+    fillRows(tbody, rows, "No events match.", 7);
+  }
+
+  async function replay(webhookGuid) {
+    try {
+      await api("POST", `/api/deliveries/${webhookGuid}/replay`);
+      flash(`Replay of ${webhookGuid} queued.`);
+    } catch (e) { flash(e.message, "bad"); }
+    await load();
+  }
+
+  function pretty(text) {
+    try { return JSON.stringify(JSON.parse(text), null, 2); } catch (e) { return text; }
+  }
+
+  async function openDetails(webhookGuid) {
+    const d = await api("GET", `/api/deliveries/${webhookGuid}`);
+    current = webhookGuid;
+    const fields = [
+      ["Webhook GUID", d.webhookGuid], ["Event GUID", d.eventGuid], ["Event category", d.eventCategory],
+      ["Event type", d.eventType], ["Status", STATUS_LABEL[d.status] || d.status],
+      ["Webhook URL", d.webhookUrl], ["Route key", d.routeKey], ["Signature", d.signature],
+      ["Created", when(d.createdAt)], ["First sent", when(d.firstSentAt)],
+      ["Attempts (this series)", d.attempts], ["Total attempts", d.totalAttempts], ["Series", d.series],
+      ["Response code", d.responseCode ?? "—"], ["Last outcome", d.lastOutcome ?? "—"],
+      ["Next attempt", when(d.nextAttemptAt)], ["Subscription GUID", d.subscriptionGuid],
+    ];
+    document.getElementById("event-fields").replaceChildren(
+      ...fields.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, String(v))]));
+    fillRows(document.querySelector("#attempts tbody"), d.attemptHistory.map((a) => el("tr", {},
+      el("td", {}, a.series), el("td", {}, a.attemptNumber), el("td", {}, when(a.at)),
+      el("td", {}, a.outcome), el("td", {}, a.responseCode ?? "—"), el("td", {}, `${a.latencyMs} ms`),
+      el("td", {}, a.detail || a.responseExcerpt || ""))), "Not attempted yet.", 7);
+    document.getElementById("event-body").textContent = pretty(d.body);
+    dialog.showModal();
+    dialog.querySelector("[data-close]").focus();
+    dialog.scrollTop = 0;   // focus moved the view to the buttons; start reading at the top
+  }
+
+  document.getElementById("dialog-replay").addEventListener("click", async () => {
+    dialog.close();
+    if (current) await replay(current);
+  });
+  filters.addEventListener("submit", (event) => {
+    event.preventDefault(); cursor = null; pageNumber = 1; load();
+  });
+  filters.elements.status.addEventListener("change", () => filters.requestSubmit());
+  filters.elements.period.addEventListener("change", () => filters.requestSubmit());
+  nextButton.addEventListener("click", () => { if (nextCursor) { cursor = nextCursor; pageNumber += 1; load(); } });
+  document.getElementById("first-page").addEventListener("click", () => { cursor = null; pageNumber = 1; load(); });
+  await Promise.all([header(), load()]);
+  setInterval(() => { header(); if (!dialog.open) load(); }, 3000);
+}
+
+// -- Back-off ----------------------------------------------------------------------------------
+async function backoffPage(guid) {
+  async function load() {
+    let sub, state, rates;
+    try {
+      [sub, state, rates] = await Promise.all([api("GET", `/api/subscriptions/${guid}`),
+        api("GET", `/api/subscriptions/${guid}/backoff`),
+        api("GET", `/api/subscriptions/${guid}/backoff/errors?minutes=30`)]);
+    } catch (e) { flash(e.message, "bad"); return; }
+    document.getElementById("sub-name").textContent = `${sub.name} (${sub.eventCategory})`;
+    document.getElementById("bo-status").replaceChildren(badge(state.status));
+    document.getElementById("bo-errors").textContent = `${state.errorsInWindow} (pause at ${rates.errorsToPause})`;
+    document.getElementById("bo-pauses").textContent = `${state.pausesInWindow} (stop at ${rates.pausesToStop})`;
+    document.getElementById("bo-until").textContent = when(state.pausedUntil);
+    fillRows(document.querySelector("#history tbody"), state.history.map((t) => el("tr", {},
+      el("td", {}, when(t.at)), el("td", {}, badge(t.kind)), el("td", {}, t.errorsInWindow),
+      el("td", {}, t.pausesInWindow), el("td", {}, t.reason))), "No pauses or stops.", 5);
+    drawChart(document.getElementById("chart"), rates, state);
+  }
+  await load();
+  setInterval(load, 2000);
+}
+
+function drawChart(box, rates, state) {
+  // Inline SVG: a few dozen bars and rectangles need no chart library.
+  const NS = "http://www.w3.org/2000/svg";
+  const W = 900, H = 260, L = 40, B = 30, T = 10;
+  const svg = (tag, attrs, text) => {
+    const node = document.createElementNS(NS, tag);
+    for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+    if (text !== undefined) node.textContent = text;
+    return node;
+  };
+  const minutes = rates.minutes;
+  const start = Date.parse(minutes[0].at), end = Date.parse(rates.now) + 1000;
+  const windowMinutes = rates.errorWindowSeconds / 60;
+  // Errors in the sliding window ending at each minute, against the pause threshold.
+  const sliding = minutes.map((_, i) => minutes.slice(Math.max(0, i - Math.ceil(windowMinutes) + 1), i + 1)
+    .reduce((sum, m) => sum + m.errors, 0));
+  const top = Math.max(rates.errorsToPause * 1.2, ...minutes.map((m) => m.errors), ...sliding, 1);
+  const x = (t) => L + (W - L - 10) * (t - start) / (end - start);
+  const y = (v) => T + (H - T - B) * (1 - v / top);
+  const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, width: "100%", class: "chart" });
+  // Shade paused and stopped periods from the history (oldest first).
+  const history = [...state.history].reverse();
+  let openKind = null, openAt = null;
+  const shade = (kind, from, to) => {
+    const x1 = Math.max(x(from), L), x2 = Math.min(x(to), W - 10);
+    if (x2 > x1) root.append(svg("rect", { x: x1, y: T, width: x2 - x1, height: H - T - B, class: "shade " + kind.toLowerCase() }));
+  };
+  for (const t of history) {
+    const at = Date.parse(t.at);
+    if (openKind) shade(openKind, openAt, at);
+    openKind = t.kind === "PAUSED" || t.kind === "STOPPED" ? t.kind : null;
+    openAt = at;
+  }
+  if (openKind) shade(openKind, openAt, end);
+  const barWidth = (W - L - 10) / minutes.length;
+  minutes.forEach((m, i) => {
+    const bx = x(Date.parse(m.at));
+    root.append(svg("rect", { x: bx + 1, y: y(m.errors), width: Math.max(barWidth - 2, 1), height: y(0) - y(m.errors), class: "bar" },));
+    if (i % 5 === 0) root.append(svg("text", { x: bx, y: H - 10, class: "tick" }, m.at.slice(11, 16)));
+  });
+  root.append(svg("polyline", { class: "window", fill: "none",
+    points: minutes.map((m, i) => `${x(Date.parse(m.at)) + barWidth / 2},${y(sliding[i])}`).join(" ") }));
+  root.append(svg("line", { x1: L, x2: W - 10, y1: y(rates.errorsToPause), y2: y(rates.errorsToPause), class: "threshold" }));
+  root.append(svg("text", { x: L + 4, y: y(rates.errorsToPause) - 4, class: "tick" },
+    `${rates.errorsToPause} errors in ${windowMinutes} min: pause`));
+  for (const v of [0, Math.round(top / 2), Math.round(top)]) root.append(svg("text", { x: 4, y: y(v) + 4, class: "tick" }, v));
+  box.replaceChildren(root);
+}
+
+// -- Credentials -------------------------------------------------------------------------------
+async function credentialsPage() {
+  const secretBox = document.getElementById("client-secret");
+  const reveal = document.getElementById("reveal-secret");
+  const dialog = document.getElementById("rotate-dialog");
+  const form = document.getElementById("rotate-form");
+  const confirmInput = form.elements.confirm;
+  const submit = document.getElementById("rotate-submit");
+  let secret = "";
+
+  function showCredentials(c) {
+    document.getElementById("client-name").textContent = c.clientName;
+    document.getElementById("client-id").textContent = c.clientId;
+    document.getElementById("rotated-at").textContent = c.secretRotatedAt ? when(c.secretRotatedAt) : "never";
+    secret = c.clientSecret;
+    if (secretBox.dataset.hidden === "false") secretBox.textContent = secret;
+  }
+  async function loadActivity() {
+    const f = document.getElementById("activity-filters").elements;
+    const params = new URLSearchParams();
+    if (f.from.value) params.set("from", f.from.value);
+    if (f.to.value) params.set("to", f.to.value);
+    const error = document.getElementById("activity-error");
+    error.textContent = "";
+    try {
+      const data = await api("GET", "/api/activity?" + params);
+      fillRows(document.querySelector("#activity tbody"), data.activity.map((a) => el("tr", {},
+        el("td", {}, when(a.at)), el("td", {}, a.kind === "CLIENT_SECRET_ROTATED" ? "Client secret rotated" : a.kind),
+        el("td", {}, el("code", {}, a.clientId)), el("td", {}, a.address), el("td", {}, a.detail))),
+        "No activity in this range.", 5);
+    } catch (e) { error.textContent = e.message; }
+  }
+  reveal.addEventListener("click", () => {
+    const hidden = secretBox.dataset.hidden === "true";
+    secretBox.textContent = hidden ? secret : "••••••••••••••••";
+    secretBox.dataset.hidden = hidden ? "false" : "true";
+    reveal.textContent = hidden ? "Hide" : "Reveal";
+  });
+  document.getElementById("copy-secret").addEventListener("click", (e) => copyText(secret, e.currentTarget));
+  for (const button of document.querySelectorAll("[data-copy]")) {
+    button.addEventListener("click", () => copyText(document.querySelector(button.dataset.copy).textContent, button));
+  }
+  document.getElementById("rotate-open").addEventListener("click", () => {
+    form.reset(); submit.disabled = true; document.getElementById("err-confirm").textContent = "";
+    dialog.showModal(); confirmInput.focus();
+  });
+  confirmInput.addEventListener("input", () => { submit.disabled = confirmInput.value !== "ROTATE SECRET"; });
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      const result = await api("POST", "/api/credentials/rotate", { confirm: confirmInput.value });
+      dialog.close();
+      showCredentials(result);
+      flash("Client secret rotated. The credentials file has the new secret.");
+      await loadActivity();
+    } catch (e) { document.getElementById("err-confirm").textContent = e.message; }
+  });
+  document.getElementById("activity-filters").addEventListener("submit", (e) => { e.preventDefault(); loadActivity(); });
+  showCredentials(await api("GET", "/api/credentials"));
+  await loadActivity();
+}
+
+// -- Connected restaurants ---------------------------------------------------------------------
+async function restaurantsPage() {
+  const form = document.getElementById("restaurant-filters");
+  const exportLink = document.getElementById("export-csv");
+  let timer = null, generation = 0;
+  function params() {
+    const p = new URLSearchParams();
+    if (form.elements.q.value.trim()) p.set("q", form.elements.q.value.trim());
+    if (form.elements.from.value) p.set("from", form.elements.from.value);
+    if (form.elements.to.value) p.set("to", form.elements.to.value);
+    return p;
+  }
+  async function load() {
+    const mine = ++generation;   // answers to older keystrokes are dropped
+    const p = params();
+    exportLink.href = "/api/restaurants/export.csv" + (p.toString() ? "?" + p : "");
+    const error = document.getElementById("restaurant-error");
+    try {
+      const data = await api("GET", "/api/restaurants?" + p);
+      if (mine !== generation) return;
+      error.textContent = "";
+      fillRows(document.querySelector("#restaurants tbody"), data.items.map((r) => el("tr", {},
+        el("td", {}, r.restaurantName), el("td", {}, r.locationName), el("td", {}, [r.restaurantCity, r.restaurantState].filter(Boolean).join(", ")),
+        el("td", {}, el("code", {}, r.restaurantGuid)), el("td", {}, when(r.connectedAt)),
+        el("td", {}, `${r.lastEventType} · ${when(r.lastEventAt)}`))), "No connected restaurants match.", 6);
+      document.getElementById("restaurant-count").textContent = `${data.items.length} connected restaurant(s)`;
+    } catch (e) { if (mine === generation) error.textContent = e.message; }
+  }
+  form.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(load, 200); });
+  form.addEventListener("submit", (e) => { e.preventDefault(); load(); });
+  await load();
+}
+
+// -- Receiver inbox ----------------------------------------------------------------------------
+async function inboxPage() {
+  const tbody = document.querySelector("#inbox tbody");
+  const form = document.getElementById("inbox-filters");
+  const dialog = document.getElementById("message-dialog");
+  const live = document.getElementById("live-state");
+  let nextCursor = null, source = null;
+
+  function params() {
+    const p = new URLSearchParams();
+    for (const name of ["endpoint", "category", "type", "verified", "duplicate", "q"]) {
+      const value = form.elements[name].value.trim();
+      if (value) p.set(name, value);
+    }
+    return p;
+  }
+  function matches(m) {   // live arrivals are filtered the way the API filters the list
+    const f = form.elements;
+    if (f.endpoint.value && m.endpoint !== f.endpoint.value.trim()) return false;
+    if (f.category.value && m.category !== f.category.value.trim()) return false;
+    if (f.type.value && m.type !== f.type.value.trim()) return false;
+    if (f.verified.value && m.verified !== f.verified.value) return false;
+    if (f.duplicate.value && String(m.duplicate) !== f.duplicate.value) return false;
+    return !f.q.value.trim();   // text search needs the body: those show on reload only
+  }
+  function marks(m) {
+    return el("span", { class: "marks" },
+      m.verified === "yes" ? el("span", { class: "badge success" }, "verified")
+        : m.verified === "no" ? el("span", { class: "badge failure", title: m.reason || "" }, "rejected")
+        : el("span", { class: "badge" }, "unchecked"),
+      m.duplicate ? el("span", { class: "badge paused" }, "duplicate") : null,
+      m.fault ? el("span", { class: "badge stopped" }, "fault: " + m.fault) : null);
+  }
+  function row(m) {
+    return el("tr", { dataset: { id: m.id } },
+      el("td", {}, el("button", { type: "button", class: "link", onclick: () => openMessage(m.id),
+        "aria-label": `Details of message ${m.id}` }, when(m.receivedAt))),
+      el("td", {}, m.endpoint), el("td", {}, m.type || "—"), el("td", {}, el("code", {}, m.restaurantGuid || "—")),
+      el("td", {}, marks(m)), el("td", {}, String(m.status)));
+  }
+  async function load(append) {
+    const p = params();
+    p.set("limit", "50");
+    if (append && nextCursor) p.set("cursor", nextCursor);
+    const error = document.getElementById("inbox-error");
+    try {
+      const page = await api("GET", "/api/messages?" + p);
+      error.textContent = "";
+      nextCursor = page.nextCursor;
+      document.getElementById("inbox-more").disabled = !nextCursor;
+      const rows = page.messages.map(row);
+      if (append) tbody.append(...rows);
+      else fillRows(tbody, rows, "Nothing received yet.", 6);
+    } catch (e) { error.textContent = e.message; }
+  }
+  function connect() {
+    if (source) source.close();
+    source = new EventSource("/api/messages/stream");
+    source.onopen = () => { live.textContent = "live: new arrivals appear at the top"; };
+    source.onerror = () => { live.textContent = "reconnecting…"; };
+    source.onmessage = (event) => {
+      const m = JSON.parse(event.data);
+      if (!matches(m)) return;
+      const empty = tbody.querySelector("td[colspan]");
+      if (empty) empty.parentElement.remove();
+      tbody.prepend(row(m));
+      while (tbody.rows.length > 500) tbody.deleteRow(-1);   // the page stays light
+    };
+  }
+  async function openMessage(id) {
+    const m = await api("GET", `/api/messages/${id}`);
+    const fields = [["Received", when(m.receivedAt)], ["Endpoint", m.endpoint], ["Path", m.path],
+      ["Event GUID", m.eventGuid || "—"], ["Category", m.category || "—"], ["Event type", m.type || "—"],
+      ["Restaurant", m.restaurantGuid || "—"], ["Verified", m.verified + (m.reason ? ` (${m.reason})` : "")],
+      ["Duplicate", m.duplicate ? `yes (${m.duplicateCount})` : "no"], ["Answered", m.status],
+      ["Fault", m.fault || "—"], ["From", m.remote], ["Size", `${m.bodySize} bytes`]];
+    document.getElementById("message-fields").replaceChildren(
+      ...fields.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, String(v))]));
+    document.querySelector("#message-headers tbody").replaceChildren(
+      ...m.headers.map(([k, v]) => el("tr", {}, el("th", { scope: "row" }, k), el("td", { class: "mono" }, v))));
+    document.getElementById("message-body").textContent = m.body ?? `(not UTF-8; base64) ${m.bodyBase64}`;
+    dialog.showModal();
+    dialog.querySelector("[data-close]").focus();
+    dialog.scrollTop = 0;   // focus moved the view to the buttons; start reading at the top
+  }
+
+  function faultRow(e) {
+    // e is null for the last row, which names any other endpoint (auto endpoints are listed
+    // only once they have faults).
+    const f = e ? e.faults : {};
+    const label = e ? e.name : "new endpoint";
+    const nameInput = e ? null : el("input", { size: 10, "aria-label": "Endpoint name", placeholder: "name" });
+    const status = el("input", { type: "number", min: "100", max: "599", value: f.status || "",
+      "aria-label": `${label}: answer status` });
+    const rate = el("input", { type: "number", min: "0", max: "1", step: "0.05", value: f.failureRate || 0,
+      "aria-label": `${label}: failure rate` });
+    const delay = el("input", { type: "number", min: "0", value: f.delayMs || 0, "aria-label": `${label}: delay in ms` });
+    const hang = el("input", { type: "checkbox", checked: f.hang, "aria-label": `${label}: hang` });
+    const close = el("input", { type: "checkbox", checked: f.close, "aria-label": `${label}: close connection` });
+    const apply = async (body) => {
+      const name = e ? e.name : nameInput.value.trim();
+      if (!name) { flash("Name the endpoint first.", "bad"); nameInput.focus(); return; }
+      try {
+        await api("PUT", `/api/receiver/endpoints/${encodeURIComponent(name)}/faults`, body);
+        flash(Object.keys(body).length ? `Faults set on ${name}.` : `Faults cleared on ${name}.`);
+      } catch (err) { flash(err.message, "bad"); }
+      await loadEndpoints();
+    };
+    const settings = () => {
+      const body = {};
+      if (status.value) body.status = Number(status.value);
+      if (Number(rate.value)) body.failureRate = Number(rate.value);
+      if (Number(delay.value)) body.delayMs = Number(delay.value);
+      if (hang.checked) body.hang = true;
+      if (close.checked) body.close = true;
+      return body;
+    };
+    return el("tr", { dataset: { endpoint: e ? e.name : "" } },
+      el("th", { scope: "row" }, e ? e.name : nameInput,
+        e && f.currentPhase ? el("small", {}, ` (${f.currentPhase})`) : null),
+      el("td", {}, status), el("td", {}, rate), el("td", {}, delay), el("td", {}, hang), el("td", {}, close),
+      el("td", { class: "nowrap" },
+        el("button", { type: "button", class: "small primary", onclick: () => apply(settings()) }, "Apply"), " ",
+        e ? el("button", { type: "button", class: "small", onclick: () => apply({}) }, "Clear") : null));
+  }
+
+  async function loadEndpoints() {
+    const data = await api("GET", "/api/receiver/endpoints");
+    document.querySelector("#endpoints tbody").replaceChildren(...data.endpoints.map(faultRow), faultRow(null));
+  }
+
+  form.addEventListener("submit", (e) => { e.preventDefault(); load(false); });
+  document.getElementById("inbox-more").addEventListener("click", () => load(true));
+  await Promise.all([load(false), loadEndpoints()]);
+  connect();
+}
+
+// -- start -------------------------------------------------------------------------------------
+const PAGES = { webhooks: webhooksPage, events: eventsPage, backoff: backoffPage,
+  credentials: credentialsPage, restaurants: restaurantsPage, inbox: inboxPage };
+document.addEventListener("DOMContentLoaded", () => {
+  setupDialogs();
+  const page = PAGES[document.body.dataset.page];
+  if (page) page(document.body.dataset.guid).catch((e) => flash(e.message, "bad"));
+});

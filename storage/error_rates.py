@@ -1,0 +1,22 @@
+"""Failed delivery attempts per minute for one subscription (the back-off chart's data)."""
+
+from __future__ import annotations
+
+from storage.sqlite import Database
+
+# An error is any attempt without a 2xx answer, as the back-off counts it.
+_PER_MINUTE = """
+SELECT CAST(a.started_at / 60 AS INTEGER) AS minute, count(*) AS errors
+FROM attempt a JOIN delivery d ON d.id = a.delivery_id
+WHERE d.subscription_guid = ? AND a.started_at >= ? AND a.started_at < ?
+  AND NOT (a.outcome = 'http' AND a.status_code BETWEEN 200 AND 299)
+GROUP BY minute ORDER BY minute
+"""
+
+
+async def errors_per_minute(db: Database, subscription_guid: str, start: float,
+                            end: float) -> dict[int, int]:
+    """{minute number since the epoch: failed attempts} for attempts in [start, end)."""
+    async with db.read() as conn:
+        async with conn.execute(_PER_MINUTE, (subscription_guid, start, end)) as cur:
+            return {int(minute): int(errors) for minute, errors in await cur.fetchall()}
