@@ -1,0 +1,1 @@
+"""hooksim's benchmarks (``make bench`` / ``python -m bench``); see bench/README.md."""

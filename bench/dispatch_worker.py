@@ -1,0 +1,117 @@
+"""One dispatcher measurement, run pinned to core 1 by bench/dispatcher_rate.py; prints JSON.
+
+``--mode hooksim``: hooksim's own dispatcher, assembled as ``hooksim serve`` assembles it
+(DispatcherService + DeliveryEngine + HttpSender, default settings, SQLite with
+synchronous=FULL, logs configured as in ``serve`` and written to stderr): ``send_events`` makes,
+signs and commits the events with their deliveries (the outbox), the engine delivers them and
+records every attempt; the clock stops when every delivery is recorded SUCCESS.
+
+``--mode reference``: a plain loop with one aiohttp ClientSession and the same concurrency (64)
+that signs each of the same bodies and POSTs it, no storage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+
+import signing
+from dispatcher.backoff import rules_from_settings
+from dispatcher.clock import ScaledClock
+from dispatcher import events as catalogue
+from dispatcher.engine import DeliveryEngine
+from dispatcher.http import HttpSender, new_session
+from dispatcher.service import DispatcherService
+from dispatcher.settings import BackoffSettings, DispatcherSettings
+from hooksim.logs import configure_logging
+from storage.deliveries import DeliveryStore
+from storage.sqlite import open_database
+
+CHUNK = 1000   # events per send_events call (one API request's worth)
+
+
+async def hooksim(url: str, count: int, db_path: Path) -> float:
+    settings = DispatcherSettings()
+    rules = rules_from_settings(BackoffSettings())
+    clock = ScaledClock(1.0)
+    db = await open_database(db_path)
+    session = new_session(settings)
+    engine = DeliveryEngine(DeliveryStore(db), HttpSender(session, settings.response_excerpt_bytes),
+                            clock, settings, rules)
+    service = DispatcherService(db, clock, settings, rules, wake=engine.wake)
+    sub = await service.create_subscription(event_category="menus", url=url,
+                                            notification_email="bench@example.com")
+    await engine.start()
+    started = time.perf_counter()
+    for _ in range(0, count, CHUNK):
+        await service.send_events(category="menus", count=CHUNK)
+    while (await service.deliveries.status_counts(sub.guid)).get("SUCCESS", 0) < count:
+        await asyncio.sleep(0.02)
+    elapsed = time.perf_counter() - started
+    counts = await service.deliveries.status_counts(sub.guid)
+    await engine.stop(timeout=5)
+    await session.close()
+    await db.close()
+    if counts != {"SUCCESS": count}:
+        raise SystemExit(f"unexpected delivery statuses: {counts}")
+    return count / elapsed
+
+
+async def reference(url: str, count: int) -> float:
+    import random
+    settings = DispatcherSettings()
+    rng = random.Random(0)
+    restaurants = catalogue.simulated_restaurants(settings.restaurants, settings.seed)
+    # The same kind of bodies, made before the clock starts (hooksim makes them inside it).
+    events = [catalogue.make_event("menus", at=time.time(), rng=rng, restaurants=restaurants)
+              for _ in range(count)]
+    bodies = [(e.body(), e.timestamp, e.event_type) for e in events]
+    secret = signing.new_secret()
+    queue: asyncio.Queue = asyncio.Queue()
+    for item in bodies:
+        queue.put_nowait(item)
+    ok = 0
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=100)) as session:
+        async def worker() -> None:
+            nonlocal ok
+            while not queue.empty():
+                body, timestamp, event_type = queue.get_nowait()
+                headers = {"Content-Type": "application/json; charset=utf-8",
+                           "Toast-Signature": signing.sign(secret, body, timestamp),
+                           "Toast-Event-Type": event_type, "Toast-Event-Category": "menus",
+                           "Toast-Attempt-Number": "1", "User-Agent": settings.user_agent}
+                async with session.post(url, data=body, headers=headers) as resp:
+                    await resp.content.read(512)
+                    ok += resp.status == 200
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(settings.concurrency)))
+        elapsed = time.perf_counter() - started
+    if ok != count:
+        raise SystemExit(f"only {ok} of {count} answered 200")
+    return count / elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--mode", choices=("hooksim", "reference"), required=True)
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--count", type=int, default=5000)
+    args = parser.parse_args()
+    configure_logging("info", "json", stream=sys.stderr)
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.mode == "hooksim":
+            rate = asyncio.run(hooksim(args.url, args.count, Path(tmp) / "dispatcher.db"))
+        else:
+            rate = asyncio.run(reference(args.url, args.count))
+    print(json.dumps({"mode": args.mode, "rate": rate, "count": args.count}))
+
+
+if __name__ == "__main__":
+    main()

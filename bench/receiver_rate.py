@@ -1,0 +1,102 @@
+"""Receiver throughput: signed 1 KB events verified and durably stored per second, 50 connections.
+
+Each round runs three servers on core 0, one after the other, under the same wrk load from core 1:
+``hooksim receive`` (default settings: synchronous=FULL, group commit), the bare aiohttp
+reference (reads the body, answers 200), and adnanh/webhook with a payload-hmac-sha256 rule.
+Two rows come out of the same rounds: hooksim / bare aiohttp and hooksim / webhook.
+After each hooksim round the database is opened and every acknowledged request must be there,
+stored, verified and accepted; otherwise the row fails whatever its rate.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+
+from bench import data
+from bench.harness import (PYTHON, Config, Row, WrkResult, free_port, hooksim_env, median,
+                           pinned, wait_port, workdir, wrk)
+
+REQUESTS = 30_000   # distinct signed bodies (event GUIDs) per file
+
+
+def _hooksim(tmp: Path, requests: Path, seconds: int, round_no: int) -> tuple[WrkResult, int]:
+    port = free_port()
+    db = tmp / f"receiver-{round_no}.db"
+    cmd = [str(Path(PYTHON).with_name("hooksim")), "receive", "--port", str(port),
+           "--secret", data.SECRET, "--db", str(db)]
+    with pinned(cmd, env=hooksim_env(tmp, db), cwd=tmp):
+        wait_port(port)
+        url = f"http://127.0.0.1:{port}/hooks/bench"
+        wrk(url, data.LUA, requests, seconds=1)          # warm-up
+        result = wrk(url, data.LUA, requests, seconds=seconds)
+    with sqlite3.connect(db) as conn:
+        stored = conn.execute("SELECT count(*) FROM receiver_message "
+                              "WHERE accepted = 1 AND verified = 1 AND status = 200").fetchone()[0]
+    db.unlink()
+    return result, stored
+
+
+def _bare(tmp: Path, requests: Path, seconds: int) -> WrkResult:
+    port = free_port()
+    with pinned([PYTHON, "-m", "bench.bare_server", "--port", str(port)]):
+        wait_port(port)
+        url = f"http://127.0.0.1:{port}/hooks/bench"
+        wrk(url, data.LUA, requests, seconds=1)
+        return wrk(url, data.LUA, requests, seconds=seconds)
+
+
+def _webhook(tmp: Path, requests: Path, seconds: int) -> WrkResult:
+    port = free_port()
+    hooks = data.webhook_hooks(tmp / "hooks.json")
+    with pinned([shutil.which("webhook") or "webhook", "-hooks", str(hooks), "-ip", "127.0.0.1",
+                 "-port", str(port)], cwd=tmp):
+        wait_port(port)
+        url = f"http://127.0.0.1:{port}/hooks/bench"
+        wrk(url, data.LUA, requests, seconds=1)
+        return wrk(url, data.LUA, requests, seconds=seconds)
+
+
+def run(config: Config) -> list[Row]:
+    hooksim_runs: list[WrkResult] = []
+    bare_runs: list[WrkResult] = []
+    webhook_runs: list[WrkResult] = []
+    lost = []
+    with workdir("receiver") as tmp:
+        toast = data.write_requests(tmp / "toast.txt", REQUESTS, "toast")
+        hexed = data.write_requests(tmp / "hex.txt", REQUESTS, "hex")
+        for round_no in range(config.rounds):
+            result, stored = _hooksim(tmp, toast, config.seconds, round_no)
+            hooksim_runs.append(result)
+            # wrk's warm-up second also stored messages: every 2xx must be there.
+            if result.non_2xx or stored < result.requests:
+                lost.append(f"round {round_no}: {result.requests} answered, {stored} stored, "
+                            f"{result.non_2xx} non-2xx")
+            bare_runs.append(_bare(tmp, toast, config.seconds))
+            webhook_runs.append(_webhook(tmp, hexed, config.seconds))
+            print(f"  receiver round {round_no + 1}: hooksim {result.rps:.0f}/s "
+                  f"p99 {result.p99_ms:.1f} ms, bare {bare_runs[-1].rps:.0f}/s, "
+                  f"webhook {webhook_runs[-1].rps:.0f}/s (non-2xx {webhook_runs[-1].non_2xx})",
+                  flush=True)
+
+    ratios = [h.rps / b.rps for h, b in zip(hooksim_runs, bare_runs)]
+    vs_webhook = [h.rps / w.rps for h, w in zip(hooksim_runs, webhook_runs)]
+    rate, p99 = median([r.rps for r in hooksim_runs]), median([r.p99_ms for r in hooksim_runs])
+    bare, hook = median([r.rps for r in bare_runs]), median([r.rps for r in webhook_runs])
+    ratio, ratio_webhook = median(ratios), median(vs_webhook)
+    webhook_bad = sum(r.non_2xx for r in webhook_runs)
+    rounds = {"hooksim": [r.__dict__ for r in hooksim_runs],
+              "bare": [r.__dict__ for r in bare_runs],
+              "webhook": [r.__dict__ for r in webhook_runs]}
+    note = "; ".join(lost)
+    return [
+        Row("receiver: signed 1 KB events stored/s, 50 conn (vs bare aiohttp)",
+            f"{rate:.0f}/s p99 {p99:.1f} ms", f"{bare:.0f}/s", ratio, ">= 0.60, p99 <= 25 ms",
+            ratio >= 0.60 and p99 <= 25 and not lost,
+            note=(f"LOST ACKNOWLEDGED MESSAGES: {note}" if lost else ""), rounds=rounds),
+        Row("receiver vs adnanh/webhook (payload-hmac-sha256)", f"{rate:.0f}/s", f"{hook:.0f}/s",
+            ratio_webhook, ">= 3.00", ratio_webhook >= 3.0 and not lost and not webhook_bad,
+            note=(f"webhook answered {webhook_bad} non-2xx: its HMAC rule did not match"
+                  if webhook_bad else "")),
+    ]
