@@ -126,7 +126,9 @@ class DispatcherService:
 
     # -- subscriptions ---------------------------------------------------------------------
     async def create_subscription(self, *, event_category: Any, url: Any, notification_email: Any,
-                                  name: Any = None) -> SubscriptionRecord:
+                                  name: Any = None, secret: str | None = None) -> SubscriptionRecord:
+        """A new ACTIVE subscription. ``secret`` is generated unless given (a load test signs with
+        the secret the endpoint under test already knows)."""
         category = check_category(event_category)
         now = self.clock.now()
         record = SubscriptionRecord(
@@ -135,7 +137,7 @@ class DispatcherService:
             event_category=category,
             url=check_url(url, self.settings.block_private_networks),
             notification_email=check_email(notification_email),
-            secret=signing.new_secret(),
+            secret=secret or signing.new_secret(),
             status="ACTIVE",
             backoff=BackoffState().to_json(),
             paused_until=None,

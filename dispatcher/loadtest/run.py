@@ -11,19 +11,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import tempfile
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dispatcher.backoff import BackoffState, Transition, TransitionKind, rules_from_settings
+from dispatcher.backoff import Transition, TransitionKind, rules_from_settings
 from dispatcher.clock import ScaledClock
 from dispatcher.engine import DeliveryEngine
 from dispatcher.http import HttpSender, Response, new_session
 from dispatcher.loadtest.report import Report, build_report
 from dispatcher.loadtest.scenario import Scenario
-from dispatcher.service import DispatcherService, check_url, default_name
+from dispatcher.service import DispatcherService, check_url
 from dispatcher.settings import BackoffSettings, DispatcherSettings
 from storage import open_database
 from storage.deliveries import DeliveryRecord, DeliveryStore
@@ -132,14 +131,10 @@ async def _run(options: LoadOptions, path: str, live: Live, stop: asyncio.Event,
 
 
 async def _subscribe(service: DispatcherService, options: LoadOptions) -> SubscriptionRecord:
-    """A subscription signed with the caller's secret (the service would generate one)."""
-    now = service.clock.now()
-    category = options.scenario.category
-    return await service.subscriptions.add(SubscriptionRecord(
-        guid=str(uuid.uuid4()), name=default_name(category), event_category=category,
-        url=options.url, notification_email="load@hooksim.invalid", secret=options.secret,
-        status="ACTIVE", backoff=BackoffState().to_json(), paused_until=None,
-        created_at=now, modified_at=now))
+    """A subscription signed with the secret the endpoint under test knows."""
+    return await service.create_subscription(
+        event_category=options.scenario.category, url=options.url,
+        notification_email="load@hooksim.invalid", secret=options.secret)
 
 
 async def _catch_up(service: DispatcherService, clock: ScaledClock, end: float) -> None:

