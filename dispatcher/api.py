@@ -53,7 +53,7 @@ def api(handler: Handler) -> Handler:
 async def json_object(request: web.Request) -> dict[str, Any]:
     try:
         body = await request.json(loads=_strict_loads)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:   # RecursionError: nesting
         raise InvalidInput(f"request body is not JSON: {exc}") from None
     if not isinstance(body, dict):
         raise InvalidInput("request body must be a JSON object")

@@ -239,7 +239,7 @@ async def put_faults(request: web.Request) -> web.Response:
         endpoint = receiver.endpoints.set_faults(name, faults)
     except KeyError:
         return error(404, "unknown_endpoint", f"no endpoint named {name!r}")
-    except ValueError as exc:  # json.JSONDecodeError too
+    except (ValueError, RecursionError) as exc:  # json.JSONDecodeError too; absurd nesting
         return error(400, "invalid_faults", str(exc))
     return web.json_response(endpoint_json(endpoint, receiver.clock()))
 
