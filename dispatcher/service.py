@@ -3,6 +3,7 @@ call this one class, so each rule is written once."""
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import random
 import uuid
@@ -55,6 +56,29 @@ def check_url(url: Any, block_private_networks: bool) -> str:
         raise InvalidInput(f"url points at a private or local address ({parts.hostname}), which "
                            "dispatcher.block_private_networks forbids", "url")
     return url.strip()
+
+
+async def check_resolved_host(url: str) -> None:
+    """With ``block_private_networks``: a host *name* must resolve, and only to global
+    addresses (literal addresses were judged by :func:`check_url`). Checked when a subscription
+    is saved; a name re-pointed later (DNS rebinding) is not caught."""
+    host = urlsplit(url).hostname or ""
+    try:
+        ipaddress.ip_address(host)
+        return
+    except ValueError:
+        pass
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, None)
+    except OSError as exc:
+        raise InvalidInput(f"url host {host!r} does not resolve ({exc}); "
+                           "dispatcher.block_private_networks refuses what it cannot check",
+                           "url") from None
+    for *_, sockaddr in infos:
+        if not ipaddress.ip_address(sockaddr[0].split("%")[0]).is_global:
+            raise InvalidInput(f"url host {host!r} resolves to a private or local address "
+                               f"({sockaddr[0]}), which dispatcher.block_private_networks "
+                               "forbids", "url")
 
 
 def _is_private_host(host: str) -> bool:
@@ -135,7 +159,7 @@ class DispatcherService:
             guid=str(uuid.uuid4()),
             name=default_name(category) if name in (None, "") else check_name(name),
             event_category=category,
-            url=check_url(url, self.settings.block_private_networks),
+            url=await self._checked_url(url),
             notification_email=check_email(notification_email),
             secret=secret or signing.new_secret(),
             status="ACTIVE",
@@ -145,6 +169,12 @@ class DispatcherService:
             modified_at=now,
         )
         return await self.subscriptions.add(record)
+
+    async def _checked_url(self, url: Any) -> str:
+        checked = check_url(url, self.settings.block_private_networks)
+        if self.settings.block_private_networks:
+            await check_resolved_host(checked)
+        return checked
 
     async def get_subscription(self, guid: str) -> SubscriptionRecord:
         try:
@@ -163,7 +193,7 @@ class DispatcherService:
         checked: dict[str, str] = {}
         for field, value in changes.items():
             if field == "url":
-                checked["url"] = check_url(value, self.settings.block_private_networks)
+                checked["url"] = await self._checked_url(value)
             elif field == "name":
                 checked["name"] = check_name(value)
             elif field == "notification_email":

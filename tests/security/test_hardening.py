@@ -59,3 +59,66 @@ def test_block_private_networks_refuses_private_and_local_addresses(url: str) ->
                                  "https://[2606:4700::1111]/x"])
 def test_block_private_networks_lets_public_addresses_through(url: str) -> None:
     assert check_url(url, block_private_networks=True) == url
+
+
+def fake_resolver(table: dict[str, list[str]]):
+    """A loop.getaddrinfo stand-in: tests never ask real DNS."""
+    import socket
+
+    async def getaddrinfo(host, port, *args, **kwargs):
+        if host not in table:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return [(socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM, 6, "",
+                 (a, 0)) for a in table[host]]
+
+    return getaddrinfo
+
+
+RESOLVES = {"intranet.example": ["10.0.0.5"], "mixed.example": ["93.184.216.34", "fd00::1"],
+            "public.example": ["93.184.216.34", "2606:4700::1111"]}
+
+
+@pytest.mark.parametrize(("host", "refused"), [("intranet.example", "10.0.0.5"),
+                                               ("mixed.example", "fd00::1"),
+                                               ("nowhere.example", "does not resolve")])
+async def test_names_resolving_to_private_addresses_are_refused(monkeypatch, host, refused):
+    import asyncio
+
+    from dispatcher.service import check_resolved_host
+
+    monkeypatch.setattr(asyncio.get_running_loop(), "getaddrinfo", fake_resolver(RESOLVES))
+    with pytest.raises(InvalidInput) as info:
+        await check_resolved_host(f"https://{host}/hook")
+    assert info.value.field == "url" and refused in str(info.value)
+    await check_resolved_host("https://public.example/hook")   # global only: fine
+
+
+async def test_the_service_resolves_only_when_blocking(monkeypatch, tmp_path: Path) -> None:
+    import asyncio
+
+    from dispatcher.backoff import PRESETS
+    from dispatcher.clock import FakeClock
+    from dispatcher.service import DispatcherService
+    from dispatcher.settings import DispatcherSettings
+
+    monkeypatch.setattr(asyncio.get_running_loop(), "getaddrinfo", fake_resolver(RESOLVES))
+    db = await open_database(tmp_path / "s.db")
+    try:
+        def service(block: bool) -> DispatcherService:
+            return DispatcherService(db, FakeClock(), DispatcherSettings(
+                block_private_networks=block), PRESETS["current"])
+
+        sub = await service(False).create_subscription(
+            event_category="stock", url="https://intranet.example/hook",
+            notification_email="dev@example.com")        # a local tool: allowed by default
+        with pytest.raises(InvalidInput):
+            await service(True).create_subscription(
+                event_category="stock", url="https://intranet.example/hook",
+                notification_email="dev@example.com")
+        with pytest.raises(InvalidInput):
+            await service(True).edit_subscription(sub.guid, {"url": "https://intranet.example/x"})
+        edited = await service(True).edit_subscription(sub.guid,
+                                                       {"url": "https://public.example/x"})
+        assert edited.url == "https://public.example/x"
+    finally:
+        await db.close()
