@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from tests.reliability.processes import (
+from tests.processes import (
     integrity,
     query,
     queue_deliveries,

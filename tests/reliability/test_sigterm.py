@@ -15,7 +15,7 @@ import pytest
 from aiohttp import web
 
 from tests.receiver.conftest import SECRET, envelope, signed
-from tests.reliability.processes import (
+from tests.processes import (
     integrity,
     query,
     queue_deliveries,

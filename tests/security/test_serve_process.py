@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 
 from tests.receiver.conftest import SECRET, envelope, signed
-from tests.reliability.processes import query, start
+from tests.processes import query, start
 
 pytestmark = pytest.mark.slow
 
