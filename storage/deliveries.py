@@ -238,19 +238,18 @@ class DeliveryStore:
         return _delivery(row)
 
     async def attempts(self, webhook_guid: str) -> list[AttemptRecord]:
-        async with self._db.read() as conn:
-            async with conn.execute(
-                "SELECT a.* FROM attempt a JOIN delivery d ON d.id = a.delivery_id "
-                "WHERE d.webhook_guid = ? ORDER BY a.id", (webhook_guid,)
-            ) as cur:
-                return [_attempt(row) for row in await cur.fetchall()]
+        return await self._attempts("d.webhook_guid = ?", webhook_guid, "a.id")
 
     async def attempts_of_subscription(self, subscription_guid: str) -> list[AttemptRecord]:
         """Every attempt to one subscription's endpoint, in start order (load-test reports)."""
+        return await self._attempts("d.subscription_guid = ?", subscription_guid,
+                                    "a.started_at, a.id")
+
+    async def _attempts(self, condition: str, value: str, order: str) -> list[AttemptRecord]:
         async with self._db.read() as conn:
             async with conn.execute(
                 "SELECT a.* FROM attempt a JOIN delivery d ON d.id = a.delivery_id "
-                "WHERE d.subscription_guid = ? ORDER BY a.started_at, a.id", (subscription_guid,)
+                f"WHERE {condition} ORDER BY {order}", (value,)
             ) as cur:
                 return [_attempt(row) for row in await cur.fetchall()]
 
