@@ -10,12 +10,13 @@ from aiohttp import web
 from dispatcher.api import SERVICE, routes
 from dispatcher.backoff import BackoffRules, Transition, TransitionKind, rules_from_settings
 from dispatcher.clock import Clock
-from dispatcher.engine import DeliveryEngine
+from dispatcher.engine import DeliveryEngine, Notify
 from dispatcher.http import HttpSender, new_session
 from dispatcher.notifications import NOTIFICATION_SENDER, compose, setup_notifications
 from dispatcher.service import DispatcherService
 from dispatcher.settings import BackoffSettings, DispatcherSettings, SmtpSettings
-from storage.deliveries import DeliveryStore, DispatchTransaction
+from storage.deliveries import DeliveryStore
+from storage.notifications import NewNotification
 from storage.subscriptions import SubscriptionRecord
 from storage.web import DATABASE
 
@@ -25,20 +26,21 @@ ENGINE = web.AppKey("dispatcher_engine", DeliveryEngine)
 _NOTIFIED = frozenset({TransitionKind.PAUSED, TransitionKind.STOPPED, TransitionKind.RESTARTED})
 
 
-def notification_hook(rules: BackoffRules):
-    """Queue the owner's email in the transaction that records the transition (an outbox)."""
+def notification_hook(rules: BackoffRules) -> Notify:
+    """The owner's email for a transition (None when the platform sends none), which the
+    engine writes in the transaction that records the transition (an outbox)."""
 
-    async def queue(tx: DispatchTransaction, subscription: SubscriptionRecord,
-                    transition: Transition) -> None:
+    def compose_for(subscription: SubscriptionRecord,
+                    transition: Transition) -> NewNotification | None:
         if transition.kind not in _NOTIFIED:
-            return
+            return None
         paused_until = (transition.at + rules.pause_seconds
                         if transition.kind is TransitionKind.PAUSED else None)
-        await tx.add_notification(compose(
-            transition.kind.value, subscription, transition.at, transition.errors_in_window,
-            transition.pauses_in_window, paused_until, transition.reason))
+        return compose(transition.kind.value, subscription, transition.at,
+                       transition.errors_in_window, transition.pauses_in_window, paused_until,
+                       transition.reason)
 
-    return queue
+    return compose_for
 
 
 def setup_dispatcher(
@@ -61,11 +63,11 @@ def setup_dispatcher(
         wake_sender = app[NOTIFICATION_SENDER].wake
         engine = DeliveryEngine(
             DeliveryStore(app[DATABASE]), HttpSender(session, settings.response_excerpt_bytes),
-            clock, settings, rules, on_transition=hook, on_committed=wake_sender,
+            clock, settings, rules, notify=hook, on_committed=wake_sender,
             time_scale=time_scale)
         app[ENGINE] = engine
         app[SERVICE] = DispatcherService(app[DATABASE], clock, settings, rules, wake=engine.wake,
-                                         on_transition=hook, on_committed=wake_sender)
+                                         notify=hook, on_committed=wake_sender)
         if settings.enabled:
             await engine.start()
         yield

@@ -5,14 +5,22 @@ Time comes from the injected clock, so tests drive minutes of platform time with
 a fake clock. Attempt results are recorded in batches: one transaction per batch carries the
 attempts, the deliveries' new statuses, the subscriptions' back-off states, their transitions and
 the notifications those transitions cause, so none of them can exist without the others.
+
+Each claim and each recording batch is one :meth:`DeliveryStore.batch`: the whole transaction
+runs on the database thread in one hand-over (the pure decisions run there too, they are plain
+functions of the rows read). Everything the batch decided is logged, and handed to observers,
+on the event loop once it has committed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import partial
 
 import structlog
 
@@ -22,13 +30,23 @@ from dispatcher.http import HttpSender, Response
 from dispatcher.policy import DeliveryStatus, RetryAfter, decide, schedule_for, status_after
 from dispatcher.settings import DispatcherSettings
 from storage import NotFound
-from storage.deliveries import AttemptRecord, DeliveryRecord, DeliveryStore, DispatchTransaction
+from storage.deliveries import AttemptRecord, DeliveryRecord, DeliveryStore, DispatchBatch
+from storage.notifications import NewNotification
 from storage.subscriptions import SubscriptionRecord, TransitionRecord
 
 log = structlog.get_logger("hooksim.dispatcher")
+# The stdlib logger structlog writes through (hooksim.logs): asked once per batch whether the
+# per-attempt debug lines are wanted, so they cost nothing at the default level.
+_stdlib_log = logging.getLogger("hooksim.dispatcher")
 
-# Called inside the recording transaction for every back-off transition (e.g. to queue an email).
-TransitionHook = Callable[[DispatchTransaction, SubscriptionRecord, Transition], Awaitable[None]]
+# Composes the email a back-off transition causes, or None (e.g. RESUMED: no email). Plain and
+# synchronous: it runs inside the batch that records the transition, which writes its result
+# to the notification outbox in the same transaction.
+Notify = Callable[[SubscriptionRecord, Transition], NewNotification | None]
+# Told of every back-off transition once its transaction has committed, in order, on the event
+# loop (e.g. live load-test counters); may be a coroutine function. The first argument is always
+# None: it used to be the open transaction, which observers never need (emails go via Notify).
+TransitionHook = Callable[[None, SubscriptionRecord, Transition], Awaitable[None] | None]
 # Called after every attempt's HTTP exchange, before it is recorded (e.g. live load-test counters).
 AttemptHook = Callable[[DeliveryRecord, int, Response], None]
 
@@ -51,7 +69,29 @@ def request_headers(delivery: DeliveryRecord, attempt_number: int,
     return headers
 
 
-@dataclass(frozen=True)
+def record_transition(batch: DispatchBatch, subscription: SubscriptionRecord,
+                      transition: Transition, notify: Notify | None) -> None:
+    """Write a back-off transition to the history and, in the same transaction, the email it
+    causes to the outbox."""
+    batch.add_transition(TransitionRecord(
+        subscription.guid, transition.kind.value, transition.at, transition.errors_in_window,
+        transition.pauses_in_window, transition.reason))
+    if notify is not None and (email := notify(subscription, transition)) is not None:
+        batch.add_notification(email)
+
+
+async def tell(hook: TransitionHook | None, subscription: SubscriptionRecord,
+               transitions: list[Transition]) -> None:
+    """Hand committed transitions to an observer, in order."""
+    if hook is None:
+        return
+    for transition in transitions:
+        outcome = hook(None, subscription, transition)
+        if outcome is not None:
+            await outcome
+
+
+@dataclass(frozen=True, slots=True)
 class _Result:
     delivery: DeliveryRecord
     number: int
@@ -60,44 +100,54 @@ class _Result:
     response: Response
 
 
-class _BackoffStates:
-    """Subscriptions' back-off states read once per transaction and written back at its end."""
+@dataclass
+class _Committed:
+    """What one batch decided, for logging and observers once it has committed."""
 
-    def __init__(self, tx: DispatchTransaction, rules: BackoffRules, hook: TransitionHook | None):
-        self._tx, self._rules, self._hook = tx, rules, hook
+    transitions: list[tuple[SubscriptionRecord, Transition]] = field(default_factory=list)
+    to_send: list[DeliveryRecord] = field(default_factory=list)
+    not_sent: list[tuple[DeliveryRecord, str]] = field(default_factory=list)
+    statuses: list[str] = field(default_factory=list)   # each recorded attempt's delivery status
+    next_due: float | None = None
+
+
+class _BackoffStates:
+    """Subscriptions' back-off states read once per batch and written back at its end.
+
+    Runs on the database thread inside the batch: transitions, and the notifications
+    ``notify`` composes for them, are written in the same transaction.
+    """
+
+    def __init__(self, batch: DispatchBatch, rules: BackoffRules, notify: Notify | None,
+                 committed: _Committed):
+        self._batch, self._rules, self._notify, self._committed = batch, rules, notify, committed
         self._states: dict[str, tuple[SubscriptionRecord, BackoffState]] = {}
         self._changed: set[str] = set()
-        self.transitions = 0   # how many transitions this transaction recorded
 
-    async def get(self, guid: str) -> BackoffState | None:
+    def get(self, guid: str) -> BackoffState | None:
         if guid not in self._states:
             try:
-                record = await self._tx.subscription(guid)
+                record = self._batch.subscription(guid)
             except NotFound:   # deleted while its delivery was in flight
                 return None
             self._states[guid] = (record, BackoffState.from_json(dict(record.backoff)))
         return self._states[guid][1]
 
-    async def put(self, guid: str, state: BackoffState, transitions: list[Transition]) -> None:
-        record, _ = self._states[guid]
+    def put(self, guid: str, state: BackoffState, transitions: list[Transition]) -> None:
+        record, old = self._states[guid]
+        if state == old and not transitions:
+            return
         self._states[guid] = (record, state)
         self._changed.add(guid)
         for transition in transitions:
-            self.transitions += 1
-            await self._tx.add_transition(TransitionRecord(
-                guid, transition.kind.value, transition.at, transition.errors_in_window,
-                transition.pauses_in_window, transition.reason))
-            log.info(f"backoff.{transition.kind.value.lower()}", subscription=guid,
-                     at=transition.at, errors_in_window=transition.errors_in_window,
-                     pauses_in_window=transition.pauses_in_window, reason=transition.reason)
-            if self._hook is not None:
-                await self._hook(self._tx, record, transition)
+            record_transition(self._batch, record, transition, self._notify)
+            self._committed.transitions.append((record, transition))
 
-    async def flush(self, at: float) -> None:
+    def flush(self, at: float) -> None:
         for guid in self._changed:
             _, state = self._states[guid]
-            await self._tx.save_backoff(guid, state.status.value, state.to_json(),
-                                        state.paused_until, at)
+            self._batch.save_backoff(guid, state.status.value, state.to_json(),
+                                     state.paused_until, at)
 
 
 class DeliveryEngine:
@@ -109,12 +159,14 @@ class DeliveryEngine:
         settings: DispatcherSettings,
         rules: BackoffRules,
         *,
+        notify: Notify | None = None,
         on_transition: TransitionHook | None = None,
         on_committed: Callable[[], None] | None = None,
         time_scale: float = 1.0,
         on_attempt: AttemptHook | None = None,
     ) -> None:
         self._store = deliveries
+        self._notify = notify
         self._on_attempt = on_attempt
         self._sender = sender
         self._clock = clock
@@ -132,6 +184,7 @@ class DeliveryEngine:
         self._wake = asyncio.Event()
         self._recorder: asyncio.Task[None] | None = None
         self._loop_task: asyncio.Task[None] | None = None
+        self._next_due: float | None = None   # as the last claim saw it
 
     @property
     def lease_seconds(self) -> float:
@@ -150,44 +203,61 @@ class DeliveryEngine:
         waits for them and for their results to be recorded.
         """
         self._ensure_recorder()
+        self._wake.clear()   # a wake-up from now on asks for another pass: nothing is missed
         now = self._clock.now()
         free = self._settings.concurrency - len(self._in_flight)
-        to_send: list[DeliveryRecord] = []
-        async with self._store.transaction() as tx:
-            states = _BackoffStates(tx, self._rules, self._on_transition)
-            for record in await tx.paused_until_before(now):
-                state = await states.get(record.guid)
-                if state is not None:
-                    await states.put(record.guid, *advance(state, self._rules, now))
-            if free > 0:
-                for delivery in await tx.claim_due(now, free, now + self.lease_seconds):
-                    state = await states.get(delivery.subscription_guid)
-                    if state is not None and may_send(state, self._rules, now):
-                        to_send.append(delivery)
-                    else:
-                        await tx.set_status(delivery.id, DeliveryStatus.NOT_SENT, None, now,
-                                            series=delivery.series)
-                        log.info("delivery.not_sent", webhook_guid=delivery.webhook_guid,
-                                 subscription=delivery.subscription_guid,
-                                 status=state.status.value if state else "DELETED")
-            await states.flush(now)
-        if states.transitions:
-            self._on_committed()
-        for delivery in to_send:
+        committed = await self._store.batch(partial(self._claim, now=now, free=free))
+        for delivery, status in committed.not_sent:
+            log.info("delivery.not_sent", webhook_guid=delivery.webhook_guid,
+                     subscription=delivery.subscription_guid, status=status)
+        await self._committed(committed)
+        self._next_due = committed.next_due
+        for delivery in committed.to_send:
             self._unrecorded += 1
             self._all_recorded.clear()
             task = asyncio.create_task(self._attempt(delivery))
             self._in_flight.add(task)
             task.add_done_callback(self._in_flight.discard)
-        return len(to_send)
+        return len(committed.to_send)
+
+    def _claim(self, batch: DispatchBatch, *, now: float, free: int) -> _Committed:
+        """The claim transaction (on the database thread): pauses that ran out end, due
+        deliveries are leased; those whose subscription may not send now become NOT_SENT."""
+        committed = _Committed()
+        states = _BackoffStates(batch, self._rules, self._notify, committed)
+        for record in batch.paused_until_before(now):
+            state = states.get(record.guid)
+            if state is not None:
+                states.put(record.guid, *advance(state, self._rules, now))
+        if free > 0:
+            for delivery in batch.claim_due(now, free, now + self.lease_seconds):
+                state = states.get(delivery.subscription_guid)
+                if state is not None and may_send(state, self._rules, now):
+                    committed.to_send.append(delivery)
+                else:
+                    batch.set_status(delivery.id, DeliveryStatus.NOT_SENT, None, now,
+                                     series=delivery.series)
+                    committed.not_sent.append(
+                        (delivery, state.status.value if state else "DELETED"))
+        states.flush(now)
+        committed.next_due = batch.next_wake_at(now)
+        return committed
+
+    async def _committed(self, committed: _Committed) -> None:
+        """After a batch's commit: log its back-off transitions, tell the observers."""
+        for record, transition in committed.transitions:
+            log.info(f"backoff.{transition.kind.value.lower()}", subscription=record.guid,
+                     at=transition.at, errors_in_window=transition.errors_in_window,
+                     pauses_in_window=transition.pauses_in_window, reason=transition.reason)
+            await tell(self._on_transition, record, [transition])
+        if committed.transitions:
+            self._on_committed()
 
     async def _attempt(self, delivery: DeliveryRecord) -> None:
         number = delivery.attempts + 1
         started = self._clock.now()
         response = await self._sender.send(
             delivery.url, delivery.body, request_headers(delivery, number, self._settings))
-        log.info("delivery.attempt", webhook_guid=delivery.webhook_guid, attempt=number,
-                 outcome=response.outcome.label, latency_ms=round(response.outcome.latency_ms, 1))
         if self._on_attempt is not None:
             self._on_attempt(delivery, number, response)
         self._results.append(_Result(delivery, number, started, self._clock.now(), response))
@@ -215,30 +285,56 @@ class DeliveryEngine:
 
     async def _record(self, batch: list[_Result]) -> None:
         batch.sort(key=lambda r: r.finished_at)
-        async with self._store.transaction() as tx:
-            states = _BackoffStates(tx, self._rules, self._on_transition)
-            for result in batch:
-                await self._record_one(tx, states, result)
-            await states.flush(batch[-1].finished_at)
-        if states.transitions:
-            self._on_committed()
+        committed = await self._store.batch(partial(self._record_batch, results=batch))
+        self._log_recorded(batch, committed.statuses)
+        await self._committed(committed)
 
-    async def _record_one(self, tx: DispatchTransaction, states: _BackoffStates,
-                          result: _Result) -> None:
-        delivery, outcome = result.delivery, result.response.outcome
-        await tx.add_attempt(delivery.id, AttemptRecord(
-            series=delivery.series, number=result.number, started_at=result.started_at,
-            outcome=outcome.kind.value, status_code=outcome.status,
-            latency_ms=outcome.latency_ms, detail=outcome.detail,
-            response_excerpt=result.response.excerpt))
-        decision = decide(outcome, result.number, schedule_for(delivery.category, self._settings))
-        next_at = result.finished_at + decision.delay if isinstance(decision, RetryAfter) else None
-        await tx.set_status(delivery.id, status_after(decision), next_at, result.finished_at,
-                            series=delivery.series)
-        state = await states.get(delivery.subscription_guid)
-        if state is not None:
-            await states.put(delivery.subscription_guid,
-                             *observe(state, self._rules, result.finished_at, outcome.is_error))
+    def _record_batch(self, batch: DispatchBatch, *, results: list[_Result]) -> _Committed:
+        """The recording transaction (on the database thread): each attempt, its delivery's
+        next status (:func:`decide`), its subscription's back-off (:func:`observe`)."""
+        committed = _Committed()
+        states = _BackoffStates(batch, self._rules, self._notify, committed)
+        recorded = []
+        for result in results:
+            delivery, outcome, at = result.delivery, result.response.outcome, result.finished_at
+            decision = decide(outcome, result.number,
+                              schedule_for(delivery.category, self._settings))
+            status = status_after(decision)
+            committed.statuses.append(status)
+            recorded.append((delivery.id, AttemptRecord(
+                series=delivery.series, number=result.number, started_at=result.started_at,
+                outcome=outcome.kind.value, status_code=outcome.status,
+                latency_ms=outcome.latency_ms, detail=outcome.detail,
+                response_excerpt=result.response.excerpt),
+                status, at + decision.delay if isinstance(decision, RetryAfter) else None, at))
+            state = states.get(delivery.subscription_guid)
+            if state is not None:
+                states.put(delivery.subscription_guid,
+                           *observe(state, self._rules, at, outcome.is_error))
+        batch.record_attempts(recorded)
+        states.flush(results[-1].finished_at)
+        return committed
+
+    @staticmethod
+    def _log_recorded(results: list[_Result], statuses: list[str]) -> None:
+        """One info line per committed batch; a line per attempt at debug; one per delivery
+        that failed for good (a state change an operator looks for)."""
+        debug = _stdlib_log.isEnabledFor(logging.DEBUG)
+        for result, status in zip(results, statuses):
+            if debug:
+                outcome = result.response.outcome
+                log.debug("delivery.attempt", webhook_guid=result.delivery.webhook_guid,
+                          attempt=result.number, outcome=outcome.label,
+                          latency_ms=round(outcome.latency_ms, 1), status=status)
+            if status == DeliveryStatus.FAILURE:
+                outcome = result.response.outcome
+                log.info("delivery.failed", webhook_guid=result.delivery.webhook_guid,
+                         subscription=result.delivery.subscription_guid, attempts=result.number,
+                         outcome=outcome.label, detail=outcome.detail)
+        counts = Counter(statuses)
+        log.info("delivery.recorded", attempts=len(results),
+                 success=counts[DeliveryStatus.SUCCESS], retrying=counts[DeliveryStatus.PENDING],
+                 failed=counts[DeliveryStatus.FAILURE])
 
     async def drain(self) -> None:
         """Wait until every attempt started so far has finished and its result is committed."""
@@ -246,9 +342,9 @@ class DeliveryEngine:
         await self._all_recorded.wait()
 
     async def _wait_for_work(self) -> None:
-        """Sleep until the next thing is due, a wake-up, or the poll interval, whichever is first."""
-        self._wake.clear()
-        next_due = await self._store.next_due_at()
+        """Sleep until the next thing is due (as the last claim saw it), a wake-up since that
+        claim began, or the poll interval, whichever is first."""
+        next_due = self._next_due
         wall = self._settings.poll_interval
         if next_due is not None:
             wall = min(wall, max(0.0, (next_due - self._clock.now()) / self._time_scale))

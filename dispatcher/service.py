@@ -14,9 +14,9 @@ from urllib.parse import urlsplit
 
 import signing
 from dispatcher import events as catalogue
-from dispatcher.backoff import BackoffRules, BackoffState, NotStopped, counts, restart
+from dispatcher.backoff import BackoffRules, BackoffState, NotStopped, Transition, counts, restart
 from dispatcher.clock import Clock
-from dispatcher.engine import TransitionHook
+from dispatcher.engine import Notify, TransitionHook, record_transition, tell
 from dispatcher.errors import InvalidInput, UnknownResource, WrongState
 from dispatcher.settings import DispatcherSettings
 from storage import Database, NotFound
@@ -26,6 +26,7 @@ from storage.deliveries import (
     DeliveryQuery,
     DeliveryRecord,
     DeliveryStore,
+    DispatchBatch,
     EventRecord,
     NewDelivery,
 )
@@ -134,6 +135,7 @@ class DispatcherService:
         rules: BackoffRules,
         *,
         wake: Callable[[], None] = lambda: None,
+        notify: Notify | None = None,
         on_transition: TransitionHook | None = None,
         on_committed: Callable[[], None] = lambda: None,
     ) -> None:
@@ -143,6 +145,7 @@ class DispatcherService:
         self.settings = settings
         self.rules = rules
         self._wake = wake
+        self._notify = notify
         self._on_transition = on_transition
         self._on_committed = on_committed
         self._rng = random.Random(settings.seed)
@@ -215,22 +218,23 @@ class DispatcherService:
     async def restart_subscription(self, guid: str) -> SubscriptionRecord:
         """A STOPPED subscription becomes ACTIVE with its history cleared; notifies the owner."""
         now = self.clock.now()
-        async with self.deliveries.transaction() as tx:
+
+        def restart_in(batch: DispatchBatch) -> tuple[SubscriptionRecord, list[Transition]]:
             try:
-                record = await tx.subscription(guid)
+                record = batch.subscription(guid)
             except NotFound:
                 raise UnknownResource(f"no subscription {guid}") from None
             try:
                 state, transitions = restart(BackoffState.from_json(dict(record.backoff)), now)
             except NotStopped as exc:
                 raise WrongState(str(exc)) from None
-            await tx.save_backoff(guid, state.status.value, state.to_json(), None, now)
+            batch.save_backoff(guid, state.status.value, state.to_json(), None, now)
             for transition in transitions:
-                await tx.add_transition(TransitionRecord(
-                    guid, transition.kind.value, transition.at, transition.errors_in_window,
-                    transition.pauses_in_window, transition.reason))
-                if self._on_transition is not None:
-                    await self._on_transition(tx, record, transition)
+                record_transition(batch, record, transition, self._notify)
+            return record, transitions
+
+        record, transitions = await self.deliveries.batch(restart_in)
+        await tell(self._on_transition, record, transitions)
         self._on_committed()
         return await self.get_subscription(guid)
 

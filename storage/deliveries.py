@@ -3,29 +3,32 @@
 An event and all its deliveries are committed before any attempt is made, so nothing is lost by a
 crash; an attempt in flight holds a lease (``claimed_until``) that lapses if the process dies, so
 the delivery is picked up again on the next start. Policy (what is due, what is retried, back-off)
-is decided by the dispatcher; :class:`DispatchTransaction` only reads and writes what it is told.
+is decided by the dispatcher; :class:`DispatchBatch` only reads and writes what it is told.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+import sqlite3
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
 from storage.errors import NotFound
-from storage.notifications import NewNotification, insert_notification
+from storage.notifications import NewNotification, insert_notification_in_batch
 from storage.query import keyset_page, where
 from storage.sqlite import Database
 from storage.subscriptions import (
     SubscriptionRecord,
     TransitionRecord,
     add_transition,
-    load_subscription,
+    paused_until_before,
+    read_subscription,
     save_backoff,
 )
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -125,108 +128,146 @@ def _attempt(row: aiosqlite.Row) -> AttemptRecord:
                          row["response_excerpt"])
 
 
-class DispatchTransaction:
-    """The dispatcher's writes inside one transaction. Obtain with DeliveryStore.transaction()."""
+# One attempt's result as :meth:`DispatchBatch.record_attempts` writes it:
+# (delivery id, the attempt, the delivery's new status, its next attempt time, recorded at).
+RecordedAttempt = tuple[int, AttemptRecord, str, "float | None", float]
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+_NEXT_DUE = (
+    "SELECT min(t) FROM (SELECT min(coalesce(max(next_attempt_at, claimed_until), "
+    "next_attempt_at)) AS t FROM delivery WHERE status = 'PENDING' "
+    "UNION ALL SELECT min(paused_until) FROM subscription WHERE status = 'PAUSED')"
+)
+
+
+class DispatchBatch:
+    """The dispatcher's reads and writes inside one transaction. It runs whole on the database
+    thread (:meth:`DeliveryStore.batch`), so each call is a plain synchronous statement on the
+    sqlite3 connection: a batch of any size costs one hand-over, and commits or rolls back whole."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
 
-    async def subscription(self, guid: str) -> SubscriptionRecord:
-        return await load_subscription(self._conn, guid)
+    def subscription(self, guid: str) -> SubscriptionRecord:
+        return read_subscription(self._conn, guid)
 
-    async def save_backoff(self, guid: str, status: str, backoff: Mapping[str, Any],
-                           paused_until: float | None, at: float) -> None:
-        await save_backoff(self._conn, guid, status, backoff, paused_until, at)
+    def save_backoff(self, guid: str, status: str, backoff: Mapping[str, Any],
+                     paused_until: float | None, at: float) -> None:
+        save_backoff(self._conn, guid, status, backoff, paused_until, at)
 
-    async def add_transition(self, transition: TransitionRecord) -> None:
-        await add_transition(self._conn, transition)
+    def add_transition(self, transition: TransitionRecord) -> None:
+        add_transition(self._conn, transition)
 
-    async def add_notification(self, notification: NewNotification) -> int:
+    def add_notification(self, notification: NewNotification) -> int:
         """Queue an email in this transaction: it exists exactly if the transition does."""
-        return await insert_notification(self._conn, notification)
+        return insert_notification_in_batch(self._conn, notification)
 
-    async def paused_until_before(self, now: float) -> list[SubscriptionRecord]:
+    def paused_until_before(self, now: float) -> list[SubscriptionRecord]:
         """Paused subscriptions whose pause has run out by ``now``."""
-        async with self._conn.execute(
-            "SELECT guid FROM subscription WHERE status = 'PAUSED' AND paused_until <= ?", (now,)
-        ) as cur:
-            guids = [row[0] for row in await cur.fetchall()]
-        return [await load_subscription(self._conn, guid) for guid in guids]
+        return paused_until_before(self._conn, now)
 
-    async def claim_due(self, now: float, limit: int, lease_until: float) -> list[DeliveryRecord]:
+    def claim_due(self, now: float, limit: int, lease_until: float) -> list[DeliveryRecord]:
         """Pending deliveries due by ``now`` and not in flight, oldest due first; leased."""
-        async with self._conn.execute(
+        rows = [_delivery(row) for row in self._conn.execute(
             _DELIVERY_SELECT + "WHERE d.status = 'PENDING' AND d.next_attempt_at <= ? "
             "AND (d.claimed_until IS NULL OR d.claimed_until < ?) "
             "ORDER BY d.next_attempt_at, d.id LIMIT ?",
             (now, now, limit),
-        ) as cur:
-            rows = [_delivery(row) for row in await cur.fetchall()]
-        await self._conn.executemany(
-            "UPDATE delivery SET claimed_until = ? WHERE id = ?",
-            [(lease_until, row.id) for row in rows],
-        )
+        )]
+        self._conn.executemany("UPDATE delivery SET claimed_until = ? WHERE id = ?",
+                               [(lease_until, row.id) for row in rows])
         return rows
 
-    async def add_attempt(self, delivery_id: int, attempt: AttemptRecord) -> None:
-        """Record an attempt. One whose delivery was deleted meanwhile (with its subscription)
-        is dropped rather than failing the whole batch; one from a series that a replay has
-        replaced is kept in the history but does not touch the new series' counters."""
-        await self._conn.execute(
+    def record_attempts(self, results: Iterable[RecordedAttempt]) -> None:
+        """Record attempts and move their deliveries on, in the order given.
+
+        Each delivery's counters (``total_attempts``, ``first_sent_at``) always count the
+        attempt. Its current series (attempts, last outcome, status, next attempt, lease) is only
+        touched by an attempt of that series: a replay meanwhile started a new one, which the
+        old series' result must not overwrite; the attempt itself is still kept in the history.
+        An attempt whose delivery was deleted meanwhile (with its subscription) is dropped rather
+        than failing the whole batch.
+        """
+        results = list(results)
+        self._conn.executemany(
             "INSERT INTO attempt (delivery_id, series, number, started_at, outcome, status_code, "
             "latency_ms, detail, response_excerpt) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? "
             "WHERE EXISTS (SELECT 1 FROM delivery WHERE id = ?)",
-            (delivery_id, attempt.series, attempt.number, attempt.started_at, attempt.outcome,
-             attempt.status_code, attempt.latency_ms, attempt.detail, attempt.response_excerpt,
-             delivery_id),
+            [(delivery_id, a.series, a.number, a.started_at, a.outcome, a.status_code,
+              a.latency_ms, a.detail, a.response_excerpt, delivery_id)
+             for delivery_id, a, _, _, _ in results],
         )
-        await self._conn.execute(
+        # One row write per attempt; ?1 is the attempt's series, every CASE keeps the row's
+        # own values when a replay started another series meanwhile.
+        self._conn.executemany(
             "UPDATE delivery SET total_attempts = total_attempts + 1, "
-            "first_sent_at = coalesce(first_sent_at, ?) WHERE id = ?",
-            (attempt.started_at, delivery_id),
-        )
-        await self._conn.execute(
-            "UPDATE delivery SET attempts = ?, last_status_code = ?, last_outcome = ? "
-            "WHERE id = ? AND series = ?",
-            (attempt.number, attempt.status_code, attempt.outcome, delivery_id, attempt.series),
+            "first_sent_at = coalesce(first_sent_at, ?2), "
+            "attempts = CASE WHEN series = ?1 THEN ?3 ELSE attempts END, "
+            "last_status_code = CASE WHEN series = ?1 THEN ?4 ELSE last_status_code END, "
+            "last_outcome = CASE WHEN series = ?1 THEN ?5 ELSE last_outcome END, "
+            "status = CASE WHEN series = ?1 THEN ?6 ELSE status END, "
+            "next_attempt_at = CASE WHEN series = ?1 THEN ?7 ELSE next_attempt_at END, "
+            "claimed_until = CASE WHEN series = ?1 THEN NULL ELSE claimed_until END, "
+            "updated_at = CASE WHEN series = ?1 THEN ?8 ELSE updated_at END "
+            "WHERE id = ?9",
+            [(a.series, a.started_at, a.number, a.status_code, a.outcome, status, next_at, at,
+              delivery_id) for delivery_id, a, status, next_at, at in results],
         )
 
-    async def set_status(self, delivery_id: int, status: str, next_attempt_at: float | None,
-                         at: float, *, series: int) -> None:
+    def set_status(self, delivery_id: int, status: str, next_attempt_at: float | None,
+                   at: float, *, series: int) -> None:
         """Move a delivery to ``status`` and release its lease, unless it was replayed meanwhile
         (a new ``series`` started: the old series' result must not overwrite it)."""
-        await self._conn.execute(
+        self._conn.execute(
             "UPDATE delivery SET status = ?, next_attempt_at = ?, claimed_until = NULL, "
             "updated_at = ? WHERE id = ? AND series = ?",
             (status, next_attempt_at, at, delivery_id, series),
         )
+
+    def next_wake_at(self, now: float) -> float | None:
+        """The earliest time after this transaction that something is due: a pending delivery
+        not leased (or whose lease has lapsed by ``now``), or a pause ending.
+
+        Cheap (the first row of the due index, skipping only the leased ones) because it runs
+        in every claim; a lease lapsing later is left to the dispatcher's regular poll, unlike
+        :meth:`DeliveryStore.next_due_at`, which counts it.
+        """
+        return self._conn.execute(
+            "SELECT min(t) FROM (SELECT * FROM (SELECT next_attempt_at AS t FROM delivery "
+            "WHERE status = 'PENDING' AND (claimed_until IS NULL OR claimed_until < ?) "
+            "ORDER BY next_attempt_at LIMIT 1) "
+            "UNION ALL SELECT min(paused_until) FROM subscription WHERE status = 'PAUSED')",
+            (now,)).fetchone()[0]
+
+
+def _add_events(conn: sqlite3.Connection,
+                events: Sequence[tuple[EventRecord, Sequence[NewDelivery]]]) -> None:
+    conn.executemany(
+        "INSERT INTO event (guid, category, event_type, restaurant_guid, timestamp, body, "
+        "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [(e.guid, e.category, e.event_type, e.restaurant_guid, e.timestamp, e.body,
+          e.created_at) for e, _ in events],
+    )
+    conn.executemany(
+        "INSERT INTO delivery (webhook_guid, subscription_guid, event_guid, status, "
+        "next_attempt_at, route_key, signature, created_at, updated_at) "
+        "VALUES (?, ?, ?, 'PENDING', ?, ?, ?, ?, ?)",
+        [(d.webhook_guid, d.subscription_guid, e.guid, e.created_at, d.route_key,
+          d.signature, e.created_at, e.created_at) for e, ds in events for d in ds],
+    )
 
 
 class DeliveryStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[DispatchTransaction]:
-        async with self._db.write() as conn:
-            yield DispatchTransaction(conn)
+    async def batch(self, work: Callable[[DispatchBatch], T]) -> T:
+        """Run ``work`` as one write transaction on the database thread (one hand-over): it
+        commits when ``work`` returns and rolls back whole if it raises."""
+        return await self._db.write_batch(lambda conn: work(DispatchBatch(conn)))
 
     async def add_events(self, events: Sequence[tuple[EventRecord, Sequence[NewDelivery]]]) -> None:
         """Commit events and their deliveries (each due at once) in one transaction."""
-        async with self._db.write() as conn:
-            await conn.executemany(
-                "INSERT INTO event (guid, category, event_type, restaurant_guid, timestamp, body, "
-                "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(e.guid, e.category, e.event_type, e.restaurant_guid, e.timestamp, e.body,
-                  e.created_at) for e, _ in events],
-            )
-            await conn.executemany(
-                "INSERT INTO delivery (webhook_guid, subscription_guid, event_guid, status, "
-                "next_attempt_at, route_key, signature, created_at, updated_at) "
-                "VALUES (?, ?, ?, 'PENDING', ?, ?, ?, ?, ?)",
-                [(d.webhook_guid, d.subscription_guid, e.guid, e.created_at, d.route_key,
-                  d.signature, e.created_at, e.created_at) for e, ds in events for d in ds],
-            )
+        await self._db.write_batch(lambda conn: _add_events(conn, events))
 
     async def get(self, webhook_guid: str) -> DeliveryRecord:
         async with self._db.read() as conn:
@@ -293,13 +334,16 @@ class DeliveryStore:
     async def next_due_at(self) -> float | None:
         """The earliest time anything needs the dispatcher: a due delivery or a pause ending."""
         async with self._db.read() as conn:
-            async with conn.execute(
-                "SELECT min(t) FROM (SELECT min(coalesce(max(next_attempt_at, claimed_until), "
-                "next_attempt_at)) AS t FROM delivery WHERE status = 'PENDING' "
-                "UNION ALL SELECT min(paused_until) FROM subscription WHERE status = 'PAUSED')"
-            ) as cur:
+            async with conn.execute(_NEXT_DUE) as cur:
                 row = await cur.fetchone()
         return row[0]
+
+    async def any_pending(self) -> bool:
+        """Whether any delivery is still PENDING (a first attempt or a retry to come)."""
+        async with self._db.read() as conn:
+            async with conn.execute(
+                    "SELECT 1 FROM delivery WHERE status = 'PENDING' LIMIT 1") as cur:
+                return await cur.fetchone() is not None
 
     async def status_counts(self, subscription_guid: str | None = None) -> dict[str, int]:
         sql, args = "SELECT status, count(*) FROM delivery", ()

@@ -127,6 +127,14 @@ def _translated() -> Iterator[None]:
         raise translate(exc) from exc
 
 
+_INSERT = f"INSERT INTO notification ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+
+
+def _values(n: NewNotification) -> tuple[Any, ...]:
+    return (n.kind.value, n.subscription_guid, n.subscription_name, n.event_category,
+            n.webhook_url, n.recipient, n.subject, n.body, n.created_at)
+
+
 async def insert_notification(conn: aiosqlite.Connection, notification: NewNotification) -> int:
     """Record ``notification`` as PENDING on ``conn``, inside the caller's open transaction.
 
@@ -135,13 +143,17 @@ async def insert_notification(conn: aiosqlite.Connection, notification: NewNotif
     or rolls back together with the caller's other writes (e.g. the back-off transition). After
     the commit, wake the sender so it goes out at once. Returns the new notification's id.
     """
-    n = notification
     with _translated():
-        cursor = await conn.execute(
-            f"INSERT INTO notification ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (n.kind.value, n.subscription_guid, n.subscription_name, n.event_category,
-             n.webhook_url, n.recipient, n.subject, n.body, n.created_at),
-        )
+        cursor = await conn.execute(_INSERT, _values(notification))
+    assert cursor.lastrowid is not None
+    return cursor.lastrowid
+
+
+def insert_notification_in_batch(conn: sqlite3.Connection, notification: NewNotification) -> int:
+    """:func:`insert_notification` for work run by :meth:`Database.write_batch` (the plain
+    sqlite3 connection, on the database thread), e.g. the dispatcher's recording batches: same
+    contract, the caller's transaction commits or rolls it back."""
+    cursor = conn.execute(_INSERT, _values(notification))
     assert cursor.lastrowid is not None
     return cursor.lastrowid
 

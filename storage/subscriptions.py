@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -55,19 +56,22 @@ def _transition(row: aiosqlite.Row) -> TransitionRecord:
                             row["errors_in_window"], row["pauses_in_window"], row["reason"])
 
 
-async def save_backoff(conn: aiosqlite.Connection, guid: str, status: str,
-                       backoff: Mapping[str, Any], paused_until: float | None, at: float) -> None:
+# The dispatcher's back-off writes run inside its batches (Database.write_batch), on the
+# database thread, on the plain sqlite3 connection: synchronous, no hand-over per statement.
+
+def save_backoff(conn: sqlite3.Connection, guid: str, status: str,
+                 backoff: Mapping[str, Any], paused_until: float | None, at: float) -> None:
     """Persist a subscription's back-off state; runs inside the caller's transaction."""
-    await conn.execute(
+    conn.execute(
         "UPDATE subscription SET status = ?, backoff = ?, paused_until = ?, modified_at = ? "
         "WHERE guid = ?",
         (status, json.dumps(dict(backoff)), paused_until, at, guid),
     )
 
 
-async def add_transition(conn: aiosqlite.Connection, transition: TransitionRecord) -> None:
+def add_transition(conn: sqlite3.Connection, transition: TransitionRecord) -> None:
     """Append to a subscription's back-off history; runs inside the caller's transaction."""
-    await conn.execute(
+    conn.execute(
         "INSERT INTO backoff_transition (subscription_guid, kind, at, errors_in_window, "
         "pauses_in_window, reason) VALUES (?, ?, ?, ?, ?, ?)",
         (transition.subscription_guid, transition.kind, transition.at,
@@ -75,12 +79,29 @@ async def add_transition(conn: aiosqlite.Connection, transition: TransitionRecor
     )
 
 
-async def load_subscription(conn: aiosqlite.Connection, guid: str) -> SubscriptionRecord:
-    async with conn.execute("SELECT * FROM subscription WHERE guid = ?", (guid,)) as cur:
-        row = await cur.fetchone()
+_SELECT_ONE = "SELECT * FROM subscription WHERE guid = ?"
+
+
+def _found(row: sqlite3.Row | None, guid: str) -> SubscriptionRecord:
     if row is None:
         raise NotFound(f"no subscription {guid}")
     return _subscription(row)
+
+
+def read_subscription(conn: sqlite3.Connection, guid: str) -> SubscriptionRecord:
+    """:func:`load_subscription` for a batch on the plain sqlite3 connection."""
+    return _found(conn.execute(_SELECT_ONE, (guid,)).fetchone(), guid)
+
+
+def paused_until_before(conn: sqlite3.Connection, now: float) -> list[SubscriptionRecord]:
+    """Paused subscriptions whose pause has run out by ``now``."""
+    return [_subscription(row) for row in conn.execute(
+        "SELECT * FROM subscription WHERE status = 'PAUSED' AND paused_until <= ?", (now,))]
+
+
+async def load_subscription(conn: aiosqlite.Connection, guid: str) -> SubscriptionRecord:
+    async with conn.execute(_SELECT_ONE, (guid,)) as cur:
+        return _found(await cur.fetchone(), guid)
 
 
 class SubscriptionStore:

@@ -91,9 +91,9 @@ async def dispatcher(tmp_path: Path, dispatcher_settings: DispatcherSettings,
     session = new_session(dispatcher_settings)
     hook = notification_hook(backoff_rules)   # as setup_dispatcher wires it
     engine = DeliveryEngine(DeliveryStore(db), HttpSender(session), clock, dispatcher_settings,
-                            backoff_rules, on_transition=hook)
+                            backoff_rules, notify=hook)
     service = DispatcherService(db, clock, dispatcher_settings, backoff_rules, wake=engine.wake,
-                                on_transition=hook)
+                                notify=hook)
     try:
         yield Dispatcher(db, clock, service, engine)
     finally:
