@@ -21,6 +21,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import partial
+from typing import Any
 
 import structlog
 
@@ -185,6 +186,8 @@ class DeliveryEngine:
         self._recorder: asyncio.Task[None] | None = None
         self._loop_task: asyncio.Task[None] | None = None
         self._next_due: float | None = None   # as the last claim saw it
+        self._reserved = 0     # free slots a claim in progress may fill
+        self._refill = True    # recording batches also claim the slots they free (not in stop())
 
     @property
     def lease_seconds(self) -> float:
@@ -200,31 +203,48 @@ class DeliveryEngine:
         """One pass at the clock's current time: end pauses, claim due deliveries, send them.
 
         Returns how many attempts were started. They run in the background; :meth:`drain`
-        waits for them and for their results to be recorded.
+        waits for them and for their results to be recorded (recording also claims what is
+        due for the slots it frees, so a steady flow needs one transaction per batch).
         """
         self._ensure_recorder()
         self._wake.clear()   # a wake-up from now on asks for another pass: nothing is missed
         now = self._clock.now()
-        free = self._settings.concurrency - len(self._in_flight)
-        committed = await self._store.batch(partial(self._claim, now=now, free=free))
-        for delivery, status in committed.not_sent:
-            log.info("delivery.not_sent", webhook_guid=delivery.webhook_guid,
-                     subscription=delivery.subscription_guid, status=status)
-        await self._committed(committed)
+        committed = await self._claiming(self._claim, now)
         self._next_due = committed.next_due
+        await self._committed(committed)
+        return len(committed.to_send)
+
+    async def _claiming(self, work: Callable[..., _Committed], now: float, freeing: int = 0,
+                        **kwargs: Any) -> _Committed:
+        """Run ``work`` as one batch that may claim the free slots, then start what it claimed.
+
+        A slot is taken from the claim until the attempt's result is recorded (``freeing``: the
+        results ``work`` records). Slots are reserved while the batch runs, so a claim and a
+        recording batch running one after the other never exceed ``concurrency`` between them.
+        """
+        taken = self._unrecorded - freeing + self._reserved
+        free = max(0, self._settings.concurrency - taken)
+        self._reserved += free
+        try:
+            committed = await self._store.batch(partial(work, now=now, free=free, **kwargs))
+        finally:
+            self._reserved -= free
         for delivery in committed.to_send:
             self._unrecorded += 1
             self._all_recorded.clear()
             task = asyncio.create_task(self._attempt(delivery))
             self._in_flight.add(task)
             task.add_done_callback(self._in_flight.discard)
-        return len(committed.to_send)
+        return committed
 
-    def _claim(self, batch: DispatchBatch, *, now: float, free: int) -> _Committed:
-        """The claim transaction (on the database thread): pauses that ran out end, due
-        deliveries are leased; those whose subscription may not send now become NOT_SENT."""
-        committed = _Committed()
-        states = _BackoffStates(batch, self._rules, self._notify, committed)
+    def _claim(self, batch: DispatchBatch, *, now: float, free: int,
+               committed: _Committed | None = None,
+               states: _BackoffStates | None = None) -> _Committed:
+        """The claim (on the database thread, in its own transaction or at the end of a
+        recording batch's): pauses that ran out end, due deliveries are leased; those whose
+        subscription may not send now become NOT_SENT."""
+        committed = committed or _Committed()
+        states = states or _BackoffStates(batch, self._rules, self._notify, committed)
         for record in batch.paused_until_before(now):
             state = states.get(record.guid)
             if state is not None:
@@ -244,7 +264,11 @@ class DeliveryEngine:
         return committed
 
     async def _committed(self, committed: _Committed) -> None:
-        """After a batch's commit: log its back-off transitions, tell the observers."""
+        """After a batch's commit: log what it suppressed and its back-off transitions, tell
+        the observers."""
+        for delivery, status in committed.not_sent:
+            log.info("delivery.not_sent", webhook_guid=delivery.webhook_guid,
+                     subscription=delivery.subscription_guid, status=status)
         for record, transition in committed.transitions:
             log.info(f"backoff.{transition.kind.value.lower()}", subscription=record.guid,
                      at=transition.at, errors_in_window=transition.errors_in_window,
@@ -278,20 +302,31 @@ class DeliveryEngine:
                 except Exception:
                     # Not recorded means still PENDING with a lease: it is sent again later.
                     log.exception("dispatcher.record_failed", attempts=len(batch))
+                    self._wake.set()
                 self._unrecorded -= len(batch)
                 if self._unrecorded == 0:
                     self._all_recorded.set()
-            self._wake.set()   # a retry or a pause may now be the next thing due
 
     async def _record(self, batch: list[_Result]) -> None:
         batch.sort(key=lambda r: r.finished_at)
-        committed = await self._store.batch(partial(self._record_batch, results=batch))
+        now = self._clock.now()
+        if self._refill:
+            committed = await self._claiming(self._record_batch, now, len(batch), results=batch)
+        else:
+            committed = await self._store.batch(
+                partial(self._record_batch, now=now, free=0, results=batch))
+        if committed.next_due != self._next_due:
+            # A retry or a pause may now be the next thing due: the loop sleeps until then.
+            self._next_due = committed.next_due
+            self._wake.set()
         self._log_recorded(batch, committed.statuses)
         await self._committed(committed)
 
-    def _record_batch(self, batch: DispatchBatch, *, results: list[_Result]) -> _Committed:
+    def _record_batch(self, batch: DispatchBatch, *, now: float, free: int,
+                      results: list[_Result]) -> _Committed:
         """The recording transaction (on the database thread): each attempt, its delivery's
-        next status (:func:`decide`), its subscription's back-off (:func:`observe`)."""
+        next status (:func:`decide`), its subscription's back-off (:func:`observe`); then the
+        claim for the ``free`` slots, in the same transaction."""
         committed = _Committed()
         states = _BackoffStates(batch, self._rules, self._notify, committed)
         recorded = []
@@ -312,8 +347,7 @@ class DeliveryEngine:
                 states.put(delivery.subscription_guid,
                            *observe(state, self._rules, at, outcome.is_error))
         batch.record_attempts(recorded)
-        states.flush(results[-1].finished_at)
-        return committed
+        return self._claim(batch, now=now, free=free, committed=committed, states=states)
 
     @staticmethod
     def _log_recorded(results: list[_Result], statuses: list[str]) -> None:
@@ -344,7 +378,9 @@ class DeliveryEngine:
     async def _wait_for_work(self) -> None:
         """Sleep until the next thing is due (as the last claim saw it), a wake-up since that
         claim began, or the poll interval, whichever is first."""
-        next_due = self._next_due
+        # Every slot taken: the recording batches claim what is due as they free slots.
+        full = self._unrecorded >= self._settings.concurrency
+        next_due = None if full else self._next_due
         wall = self._settings.poll_interval
         if next_due is not None:
             wall = min(wall, max(0.0, (next_due - self._clock.now()) / self._time_scale))
@@ -369,6 +405,7 @@ class DeliveryEngine:
                 await asyncio.sleep(self._settings.poll_interval)
 
     async def start(self) -> None:
+        self._refill = True
         released = await self._store.release_claims()
         if released:
             log.warning("dispatcher.recovered", in_flight_at_last_stop=released,
@@ -381,6 +418,7 @@ class DeliveryEngine:
         Anything still in flight after that stays PENDING in the database (its lease lapses and
         it is sent again on the next start): at-least-once, never lost.
         """
+        self._refill = False   # what is recorded from now on frees slots for nobody
         if self._loop_task is not None:
             self._loop_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

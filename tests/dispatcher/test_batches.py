@@ -1,0 +1,113 @@
+"""The engine's transactions: each claim and each recording batch is one DeliveryStore.batch,
+all or nothing, and a recording batch also claims what is due for the slots it frees."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from dispatcher.backoff import BackoffRules
+from dispatcher.engine import DeliveryEngine
+from dispatcher.http import HttpSender, new_session
+from dispatcher.settings import DispatcherSettings
+from storage.deliveries import AttemptRecord, DeliveryQuery, DeliveryStore
+from tests.dispatcher.conftest import FAST, Dispatcher
+from tests.dispatcher.test_engine import one_delivery, subscribe
+
+RULES = BackoffRules(1, 300.0, 60.0, 3, 600.0)   # the first error pauses
+
+
+@pytest.fixture
+def backoff_rules() -> BackoffRules:
+    return RULES
+
+
+@pytest.fixture
+def dispatcher_settings() -> DispatcherSettings:
+    return replace(FAST, concurrency=2)
+
+
+@asynccontextmanager
+async def engine_with(d: Dispatcher, **hooks: Any) -> AsyncIterator[DeliveryEngine]:
+    """Another engine on the same database and clock, with the given hooks."""
+    session = new_session(FAST)
+    engine = DeliveryEngine(DeliveryStore(d.db), HttpSender(session), d.clock, FAST, RULES,
+                            **hooks)
+    try:
+        yield engine
+    finally:
+        await engine.stop(timeout=1)
+        await session.close()
+
+
+async def test_a_stale_series_result_counts_but_leaves_the_new_series_alone(dispatcher, target):
+    sub = await subscribe(dispatcher, target.url)
+    await dispatcher.service.send_events(category="stock")
+    store, now = dispatcher.service.deliveries, dispatcher.clock.now()
+    (claimed,) = await store.batch(lambda b: b.claim_due(now, 10, now + 60))
+    await store.replay(claimed.webhook_guid, now)                # series 2 starts
+    attempt = AttemptRecord(series=1, number=1, started_at=now, outcome="http", status_code=200,
+                            latency_ms=1.0, detail="OK", response_excerpt="")
+    await store.batch(lambda b: b.record_attempts([(claimed.id, attempt, "SUCCESS", None, now)]))
+    delivery, attempts = await one_delivery(dispatcher, sub.guid)
+    assert (delivery.series, delivery.status, delivery.attempts, delivery.last_status_code,
+            delivery.total_attempts, delivery.first_sent_at) == (2, "PENDING", 0, None, 1, now)
+    assert [(a.series, a.number) for a in attempts] == [(1, 1)]   # kept in the history
+
+
+async def test_a_failing_recording_batch_leaves_nothing_of_itself(dispatcher, target):
+    """The transition hook raising inside the batch rolls back the attempts, the statuses, the
+    back-off state and the transition together: the deliveries stay leased, to be sent again."""
+    target.status = 500
+    sub = await subscribe(dispatcher, target.url)
+
+    def broken_notify(_subscription, _transition):
+        raise RuntimeError("cannot compose")
+
+    await dispatcher.service.send_events(category="stock", count=2)
+    async with engine_with(dispatcher, notify=broken_notify) as engine:
+        assert await engine.step() == 2
+        await engine.drain()   # the first error pauses: the hook raises, all of it rolls back
+    assert len(target.requests) == 2
+    assert await dispatcher.service.deliveries.status_counts(sub.guid) == {"PENDING": 2}
+    assert await dispatcher.service.deliveries.attempts_of_subscription(sub.guid) == []
+    view = await dispatcher.service.backoff(sub.guid)
+    assert (view.status, view.errors_in_window, view.history) == ("ACTIVE", 0, [])
+    page = await dispatcher.service.list_deliveries(DeliveryQuery(sub.guid))
+    assert [d.total_attempts for d in page.items] == [0, 0]
+
+
+@pytest.fixture
+def dispatcher_settings() -> DispatcherSettings:
+    return replace(FAST, concurrency=2)
+
+
+async def test_recording_claims_what_is_due_for_the_slots_it_frees(dispatcher, target):
+    sub = await subscribe(dispatcher, target.url)
+    await dispatcher.service.send_events(category="stock", count=5)
+    assert await dispatcher.engine.step() == 2      # concurrency 2
+    await dispatcher.engine.drain()                 # each recording batch refilled its slots
+    assert len(target.requests) == 5
+    assert await dispatcher.service.deliveries.status_counts(sub.guid) == {"SUCCESS": 5}
+
+
+async def test_transition_observers_are_told_after_the_commit(dispatcher, target):
+    """on_transition (the load test's live view) sees each committed transition once, with the
+    transition already readable from storage; its first argument is always None."""
+    target.status = 500
+    sub = await subscribe(dispatcher, target.url)
+    seen = []
+
+    async def observer(tx, subscription, transition):
+        history = await dispatcher.service.subscriptions.transitions(subscription.guid)
+        seen.append((tx, subscription.guid, transition.kind.value, len(history)))
+
+    await dispatcher.service.send_events(category="stock", count=2)
+    async with engine_with(dispatcher, on_transition=observer) as engine:
+        await engine.step()
+        await engine.drain()
+    assert seen == [(None, sub.guid, "PAUSED", 1)]
