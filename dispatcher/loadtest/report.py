@@ -1,8 +1,10 @@
 """Pure aggregation: attempts and back-off transitions in, the summary, JSON and verdict out.
 
-``load`` feeds it what storage recorded; ``predict`` what its simulation produced, so both print
-the same report and can be compared field by field. Times in the JSON are platform seconds since
-the start of the run.
+``load`` feeds it what storage recorded (one record per attempt); ``predict`` an
+:class:`AttemptTally` its simulation counted as it went (it makes hundreds of thousands of
+attempts, and the report only needs counts). Both print the same report and can be compared field
+by field. Times in the JSON are platform seconds since the start of the run. A run of several
+subscriptions (``predict --subscriptions``) adds :func:`with_subscriptions`' fields.
 """
 
 from __future__ import annotations
@@ -44,6 +46,59 @@ def from_record(attempt: AttemptRecord) -> AttemptPoint:
 
 
 @dataclass(frozen=True)
+class AttemptTally:
+    """The attempts of a run as the report needs them: counted, not listed."""
+
+    attempts: int
+    errors: int
+    errors_by_kind: Mapping[str, int]     # label -> errors
+    retries: int
+    latency_ms: Mapping[float, int]       # latency -> attempts that took it
+    per_minute: Sequence[tuple[int, int]]  # (attempts, errors) started in each platform minute
+    peak_errors_in_window: int
+
+
+def tally(attempts: Iterable[AttemptRecord | AttemptPoint], rules: BackoffRules, start: float,
+          end: float) -> AttemptTally:
+    points = sorted((a if isinstance(a, AttemptPoint) else from_record(a) for a in attempts),
+                    key=lambda a: a.at)
+    errors = [a for a in points if not a.success]
+    started = minute_counts(start, end)
+    failed = minute_counts(start, end)
+    for a in points:
+        minute = min(len(started) - 1, minute_index(a.at, start))   # load may record past the end
+        started[minute] += 1
+        failed[minute] += not a.success
+    minutes = minutes_run(start, end)
+    return AttemptTally(
+        attempts=len(points), errors=len(errors),
+        errors_by_kind=Counter(a.label for a in errors),
+        retries=sum(1 for a in points if a.number > 1),
+        latency_ms=Counter(a.latency_ms for a in points),
+        per_minute=list(zip(fold_minutes(started, minutes), fold_minutes(failed, minutes))),
+        peak_errors_in_window=peak_in_window([a.at for a in errors], rules.error_window))
+
+
+def minutes_run(start: float, end: float) -> int:
+    """Rows of the timeline: whole platform minutes, at least one."""
+    return max(1, math.ceil((end - start) / 60))
+
+
+def minute_counts(start: float, end: float) -> list[int]:
+    """Zeroed counters indexed by :func:`minute_index` for any time from ``start`` to ``end``."""
+    return [0] * (int(max(0.0, end - start) // 60) + 2)
+
+
+def minute_index(at: float, start: float) -> int:
+    return int(max(0.0, at - start) // 60)
+
+
+def fold_minutes(counts: Sequence[int], minutes: int) -> list[int]:
+    """``counts`` cut to ``minutes`` rows; whatever lies beyond counts in the last row."""
+    return [*counts[:minutes - 1], sum(counts[minutes - 1:])]
+
+
+@dataclass(frozen=True)
 class Report:
     data: dict[str, Any]
 
@@ -57,48 +112,46 @@ class Report:
 
 
 def build_report(scenario: Scenario, rules: BackoffRules, *, start: float, end: float,
-                 attempts: Iterable[AttemptRecord | AttemptPoint],
+                 attempts: Iterable[AttemptRecord | AttemptPoint] | AttemptTally,
                  transitions: Sequence[TransitionLike], statuses: Mapping[str, int],
                  time_scale: float | None, url: str | None, interrupted: bool = False,
                  latency_is_platform: bool = False) -> Report:
-    points = sorted((a if isinstance(a, AttemptPoint) else from_record(a) for a in attempts),
-                    key=lambda a: a.at)
-    errors = [a for a in points if not a.success]
+    counted = attempts if isinstance(attempts, AttemptTally) else tally(attempts, rules, start, end)
     pauses = [t for t in transitions if str(t.kind) == "PAUSED"]
     stop = next((t for t in transitions if str(t.kind) == "STOPPED"), None)
-    peak = peak_in_window([a.at for a in errors], rules.error_window)
     data: dict[str, Any] = {
         "url": url, "category": scenario.category, "preset": scenario.preset,
         "ratePerSecond": scenario.rate, "duration": scenario.duration, "timeScale": time_scale,
         "startedAt": iso(start), "ranFor": round(end - start, 3), "interrupted": interrupted,
         "events": sum(statuses.values()),
-        "attempts": len(points),
-        "successes": len(points) - len(errors),
-        "errors": len(errors),
-        "errorsByKind": dict(sorted(Counter(a.label for a in errors).items())),
-        "retries": sum(1 for a in points if a.number > 1),
+        "attempts": counted.attempts,
+        "successes": counted.attempts - counted.errors,
+        "errors": counted.errors,
+        "errorsByKind": {kind: n for kind, n in sorted(counted.errors_by_kind.items()) if n},
+        "retries": counted.retries,
         "notSent": statuses.get("NOT_SENT", 0),
         "failed": statuses.get("FAILURE", 0),
         "pendingAtEnd": statuses.get("PENDING", 0),
-        "pauses": [{"at": _since(t.at, start), "errorsInWindow": t.errors_in_window,
+        "pauses": [{"at": since(t.at, start), "errorsInWindow": t.errors_in_window,
                     "pausesInWindow": t.pauses_in_window} for t in pauses],
-        "stoppedAt": None if stop is None else _since(stop.at, start),
+        "stoppedAt": None if stop is None else since(stop.at, start),
         "pausesAtStop": None if stop is None else stop.pauses_in_window,
         "pausedPeriods": paused_periods(transitions, start, end),
-        "latencyMs": percentiles([a.latency_ms for a in points]),
+        "latencyMs": percentiles_of_counts(counted.latency_ms),
         "latencyClock": "platform" if latency_is_platform else "wall",
-        "peakErrorsInWindow": peak,
+        "peakErrorsInWindow": counted.peak_errors_in_window,
         "rules": {"errorsToPause": rules.errors_to_pause, "errorWindow": rules.error_window,
                   "pauseSeconds": rules.pause_seconds, "pausesToStop": rules.pauses_to_stop,
                   "pauseWindow": rules.pause_window},
-        "timeline": timeline(points, start, end),
+        "timeline": [{"minute": m, "attempts": n, "errors": e}
+                     for m, (n, e) in enumerate(counted.per_minute)],
     }
     data["verdict"] = verdict(data, rules)
     return Report(data)
 
 
 def verdict(data: Mapping[str, Any], rules: BackoffRules) -> str:
-    window = f"{_window_text(rules.error_window)} window (limit {rules.errors_to_pause})"
+    window = window_text(rules)
     if data["stoppedAt"] is not None:
         return (f"STOPPED at {clock_text(data['stoppedAt'])} platform time "
                 f"after {data['pausesAtStop']} pauses")
@@ -111,8 +164,20 @@ def verdict(data: Mapping[str, Any], rules: BackoffRules) -> str:
 
 def summary_rows(data: Mapping[str, Any]) -> list[tuple[str, str]]:
     """The summary table as (label, value) rows, for the terminal and the README."""
-    latency = data["latencyMs"]
-    rows = [
+    return [
+        *count_rows(data),
+        ("peak errors in window", f"{data['peakErrorsInWindow']} (limit {data['rules']['errorsToPause']})"),
+        ("pauses", str(len(data["pauses"]))),
+        *((f"  pause {i}", f"{clock_text(p['at'])}  {p['errorsInWindow']} errors in window")
+          for i, p in enumerate(data["pauses"], 1)),
+        ("stopped at", "-" if data["stoppedAt"] is None else clock_text(data["stoppedAt"])),
+        latency_row(data),
+    ]
+
+
+def count_rows(data: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The rows before the back-off ones: how long it ran and what happened to the events."""
+    return [
         ("platform time run", clock_text(data["ranFor"]) + (" (interrupted)" if data["interrupted"] else "")),
         ("events", str(data["events"])),
         ("attempts", str(data["attempts"])),
@@ -123,15 +188,13 @@ def summary_rows(data: Mapping[str, Any]) -> list[tuple[str, str]]:
         ("not sent", str(data["notSent"])),
         ("failed (gave up)", str(data["failed"])),
         ("pending at end", str(data["pendingAtEnd"])),
-        ("peak errors in window", f"{data['peakErrorsInWindow']} (limit {data['rules']['errorsToPause']})"),
-        ("pauses", str(len(data["pauses"]))),
-        *((f"  pause {i}", f"{clock_text(p['at'])}  {p['errorsInWindow']} errors in window")
-          for i, p in enumerate(data["pauses"], 1)),
-        ("stopped at", "-" if data["stoppedAt"] is None else clock_text(data["stoppedAt"])),
-        (f"latency ms ({data['latencyClock']}) p50/p95/p99",
-         "/".join("-" if latency[k] is None else f"{latency[k]:.1f}" for k in ("p50", "p95", "p99"))),
     ]
-    return rows
+
+
+def latency_row(data: Mapping[str, Any]) -> tuple[str, str]:
+    latency = data["latencyMs"]
+    return (f"latency ms ({data['latencyClock']}) p50/p95/p99",
+            "/".join("-" if latency[k] is None else f"{latency[k]:.1f}" for k in ("p50", "p95", "p99")))
 
 
 def peak_in_window(times: Sequence[float], window: float) -> int:
@@ -146,12 +209,23 @@ def peak_in_window(times: Sequence[float], window: float) -> int:
 
 def percentiles(values: Sequence[float]) -> dict[str, float | None]:
     """Nearest-rank p50/p95/p99 (None without values)."""
-    ordered = sorted(values)
+    return percentiles_of_counts(Counter(values))
+
+
+def percentiles_of_counts(counts: Mapping[float, int]) -> dict[str, float | None]:
+    """:func:`percentiles` of a multiset given as ``value -> how many times``."""
+    ordered = sorted((value, n) for value, n in counts.items() if n > 0)
+    total = sum(n for _, n in ordered)
 
     def rank(p: float) -> float | None:
-        if not ordered:
+        if not total:
             return None
-        return round(ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)], 3)
+        wanted, seen = max(0, math.ceil(p / 100 * total) - 1), 0   # 0-based nearest rank
+        for value, n in ordered:
+            seen += n
+            if seen > wanted:
+                return round(value, 3)
+        raise AssertionError("unreachable: wanted < total")
 
     return {"p50": rank(50), "p95": rank(95), "p99": rank(99)}
 
@@ -164,34 +238,26 @@ def paused_periods(transitions: Sequence[TransitionLike], start: float,
     for t in transitions:
         kind = str(t.kind)
         if opened is not None and kind in ("RESUMED", "STOPPED"):
-            periods.append({"from": _since(opened.at, start), "to": _since(t.at, start),
+            periods.append({"from": since(opened.at, start), "to": since(t.at, start),
                             "kind": "PAUSED"})
             opened = None
         if kind == "PAUSED":
             opened = t
         elif kind == "STOPPED":
-            periods.append({"from": _since(t.at, start), "to": _since(max(end, t.at), start),
+            periods.append({"from": since(t.at, start), "to": since(max(end, t.at), start),
                             "kind": "STOPPED"})
     if opened is not None:
-        periods.append({"from": _since(opened.at, start), "to": _since(max(end, opened.at), start),
+        periods.append({"from": since(opened.at, start), "to": since(max(end, opened.at), start),
                         "kind": "PAUSED"})
     return periods
 
 
-def timeline(points: Sequence[AttemptPoint], start: float, end: float) -> list[dict[str, int]]:
-    """Attempts and errors per platform minute since the start."""
-    minutes = max(1, math.ceil((end - start) / 60))
-    rows = [{"minute": m, "attempts": 0, "errors": 0} for m in range(minutes)]
-    for a in points:
-        row = rows[min(minutes - 1, max(0, int((a.at - start) // 60)))]
-        row["attempts"] += 1
-        row["errors"] += not a.success
-    return rows
-
-
-def _since(at: float, start: float) -> float:
+def since(at: float, start: float) -> float:
     return round(at - start, 3)
 
 
-def _window_text(seconds: float) -> str:
-    return f"{seconds / 60:g}-minute" if seconds % 60 == 0 else f"{seconds:g}-second"
+def window_text(rules: BackoffRules) -> str:
+    """``5-minute window (limit 50)``."""
+    seconds = rules.error_window
+    length = f"{seconds / 60:g}-minute" if seconds % 60 == 0 else f"{seconds:g}-second"
+    return f"{length} window (limit {rules.errors_to_pause})"

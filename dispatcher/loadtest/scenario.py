@@ -52,6 +52,14 @@ def parse_fraction(text: str, name: str) -> float:
     return value
 
 
+def parse_count(text: str, name: str) -> int:
+    """A whole number of 1 or more (``1000``; ``1_000`` and ``1,000`` are not accepted)."""
+    value = (text or "").strip()
+    if not value.isdigit() or int(value) < 1:
+        raise ScenarioError(f"{name} must be a whole number of 1 or more, got {text!r}")
+    return int(value)
+
+
 def clock_text(seconds: float) -> str:
     """Platform time since the start as ``HH:MM:SS`` (``462.4`` -> ``00:07:42``)."""
     whole = int(seconds)
@@ -60,19 +68,25 @@ def clock_text(seconds: float) -> str:
 
 @dataclass(frozen=True)
 class Scenario:
-    """What to play: ``rate`` events per platform second for ``duration`` platform seconds."""
+    """What to play: ``rate`` events per platform second for ``duration`` platform seconds.
+
+    ``subscriptions`` (``predict`` only; ``load`` plays one) each get their own stream at ``rate``.
+    """
 
     rate: float
     duration: float
     category: str = "stock"
     preset: str = "current"
     seed: int = 0
+    subscriptions: int = 1
 
     def __post_init__(self) -> None:
         if self.rate <= 0 or self.duration <= 0:
             raise ScenarioError("rate and duration must be positive")
+        if self.subscriptions < 1:
+            raise ScenarioError(f"subscriptions must be 1 or more, got {self.subscriptions}")
 
     @property
     def events(self) -> int:
-        """How many events the whole scenario makes (event ``i`` is due at ``i / rate``)."""
+        """How many events one subscription's stream makes (event ``i`` is due at ``i / rate``)."""
         return max(1, int(self.rate * self.duration))

@@ -45,7 +45,10 @@ def register(commands: argparse._SubParsersAction) -> None:
         "predict", help="simulate the back-off against a model endpoint (no HTTP)",
         description="Run the platform's retry and back-off rules as a discrete-event simulation "
         "against an endpoint that fails --error-rate of requests and answers in --latency-ms. "
-        "Exit 0 if never stopped, 1 if stopped.")
+        "Exit 0 if never stopped, 1 if any subscription stopped.")
+    predict.add_argument("--subscriptions", default="1", metavar="N",
+                         help="subscriptions, each with its own back-off and its own events at "
+                         "--rate, sharing --concurrency (default 1)")
     predict.add_argument("--error-rate", required=True, help="share of failing requests: 0.15 or 15%%")
     predict.add_argument("--latency-ms", type=float, default=300.0,
                          help="the endpoint's answer time in ms (at or over --timeout: a timeout)")
@@ -75,11 +78,13 @@ def _scenario_options(parser: argparse.ArgumentParser, categories: tuple[str, ..
 
 
 def _scenario(args: argparse.Namespace) -> Any:
-    from dispatcher.loadtest.scenario import Scenario, ScenarioError, parse_duration, parse_rate
+    from dispatcher.loadtest.scenario import (Scenario, ScenarioError, parse_count, parse_duration,
+                                              parse_rate)
 
     try:
+        subscriptions = parse_count(getattr(args, "subscriptions", "1"), "--subscriptions")
         scenario = Scenario(parse_rate(args.rate), parse_duration(args.duration), args.category,
-                            args.preset, args.seed)
+                            args.preset, args.seed, subscriptions)
     except ScenarioError as exc:
         raise UsageError(str(exc)) from None
     _positive(concurrency=args.concurrency, timeout=args.timeout)

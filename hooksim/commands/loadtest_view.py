@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from dispatcher.loadtest import per_subscription
 from dispatcher.loadtest.report import summary_rows
 from dispatcher.loadtest.run import Live
 
@@ -54,11 +55,12 @@ def print_summary(data: Mapping[str, Any]) -> None:
                   show_header=False)
     table.add_column("what")
     table.add_column("value", justify="right")
-    for label, value in summary_rows(data):
+    several = data.get("subscriptions", 1) > 1
+    for label, value in (per_subscription.summary_rows if several else summary_rows)(data):
         table.add_row(label, value)
     console = Console(file=sys.stdout)
     console.print(table)
-    console.print(data["verdict"], markup=False, highlight=False)
+    console.print(data["verdict"], markup=False, highlight=False, soft_wrap=True)   # one line
 
 
 def print_check(result: Any) -> None:
