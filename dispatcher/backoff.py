@@ -208,8 +208,12 @@ def _record(times: tuple[float, ...], at: float, window: float, keep: int) -> tu
 
 def _recent(times: tuple[float, ...], now: float, window: float, keep: int) -> tuple[float, ...]:
     """The newest ``keep`` of the (sorted) ``times`` still inside ``window`` at ``now``."""
-    inside = [t for t in times if now - t < window]
-    return tuple(inside[-keep:])
+    first = 0
+    for t in times:   # sorted, so the ones already outside come first: stop at the first inside
+        if now - t < window:
+            break
+        first += 1
+    return times[max(first, len(times) - keep):]
 
 
 def _duration(seconds: float) -> str:
