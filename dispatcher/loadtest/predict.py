@@ -198,29 +198,34 @@ class _Simulation:
         done, queue, waiting = self.done, self.queue, self.waiting
         successes, answers, everyone = self.successes, self.answers, len(self.streams)
         while True:
-            if queue:
-                head = queue[0]
-                if done and (done[0][0] < head[0] or (done[0][0] == head[0] and head[1] == _TICK)):
-                    if done[0][0] > limit:
-                        return False
-                    self.finish(*done.popleft())
-                else:
-                    if head[0] > limit:
-                        return False
-                    heapq.heappop(queue)
-                    at, kind, _, s, number = head
-                    if kind == _DUE:
-                        self.start(at, s, number)
-                    elif pause_over(self.states[s], at):
-                        self.note(s, *advance(self.states[s], self.rules, at))
-            elif done and done[0][0] <= limit:
-                at, s, number, answer = done.popleft()
+            if done:   # an attempt finishing goes first unless a retry or a pause's end is earlier
+                finishing = done[0]
+                head = queue[0] if queue else None
+                if head is not None and (head[0] < finishing[0] or (
+                        head[0] == finishing[0] and head[1] == _DUE)):
+                    finishing = None
+            elif queue:
+                finishing, head = None, queue[0]
+            else:
+                return False
+            if finishing is not None:
+                if finishing[0] > limit:
+                    return False
+                done.popleft()
+                at, s, number, answer = finishing
                 if answers[answer].always_final_success and not waiting:
                     successes[s] += 1    # what finish() would do, without the calls
                     continue
                 self.finish(at, s, number, answer)
             else:
-                return False
+                at, kind, _, s, number = head
+                if at > limit:
+                    return False
+                heapq.heappop(queue)
+                if kind == _DUE:
+                    self.start(at, s, number)
+                elif pause_over(self.states[s], at):
+                    self.note(s, *advance(self.states[s], self.rules, at))
             if self.stopped == everyone:
                 return True
 
