@@ -29,3 +29,36 @@ def test_json_lines_with_redaction_and_stdlib_routing() -> None:
         assert first[key] == "[redacted]"
     assert "s3cr3t" not in stream.getvalue() and "tkn-9f8e7d" not in stream.getvalue()
     assert lines[1]["logger"] == "aiohttp.server"
+
+
+def test_hooksim_events_name_their_logger_and_never_fail_on_odd_values() -> None:
+    stream = io.StringIO()
+    configure_logging("warning", "json", stream=stream)
+    try:
+        log = structlog.get_logger("hooksim.receiver")
+        log.info("filtered.out", secret="s3cr3t")
+        log.warning("kept", when=object(), raw=b"\xff", number={1: "non-text key"})
+        try:
+            raise ValueError("boom")
+        except ValueError:
+            log.exception("failed", attempt=3)
+    finally:
+        structlog.reset_defaults()
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [line["event"] for line in lines] == ["kept", "failed"]
+    assert {line["logger"] for line in lines} == {"hooksim.receiver"}
+    assert lines[0]["number"] == {"1": "non-text key"} and "object" in lines[0]["when"]
+    assert lines[1]["level"] == "error" and "ValueError: boom" in lines[1]["exception"]
+    assert "s3cr3t" not in stream.getvalue()
+
+
+def test_console_lines_are_redacted_too() -> None:
+    stream = io.StringIO()
+    configure_logging("debug", "console", stream=stream)
+    try:
+        structlog.get_logger("hooksim.auth").debug("auth.login", client_secret="hunter2", n=1)
+    finally:
+        structlog.reset_defaults()
+    text = stream.getvalue()
+    assert "auth.login" in text and "hooksim.auth" in text and "n=1" in text
+    assert "hunter2" not in text and "[redacted]" in text
