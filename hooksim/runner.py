@@ -11,6 +11,8 @@ from collections.abc import Callable
 import structlog
 from aiohttp import web
 
+from hooksim.errors import UsageError
+
 log = structlog.get_logger("hooksim.server")
 
 # Parts that need the server's own URL (known only once the port is bound) put a future here
@@ -25,6 +27,21 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def loop_factory(choice: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """The event loop ``server.event_loop`` names: None means asyncio's default. ``uvloop``
+    when it is not installed is a usage error; ``auto`` then quietly takes asyncio's."""
+    if choice == "asyncio":
+        return None
+    try:
+        import uvloop
+    except ImportError:
+        if choice == "uvloop":
+            raise UsageError("server.event_loop = \"uvloop\" but uvloop is not installed "
+                             "(pip install uvloop; it does not exist on Windows)") from None
+        return None
+    return uvloop.new_event_loop
 
 
 def read_deadline(read_timeout: float) -> Callable[..., object]:

@@ -22,6 +22,8 @@ class ServerSettings:
     # Server-side guards against slow or hostile clients (seconds).
     keepalive_timeout: float = 75.0
     read_timeout: float = 30.0
+    # auto: uvloop where it is installed (Linux, macOS), else asyncio's own loop.
+    event_loop: Literal["auto", "uvloop", "asyncio"] = "auto"
 
 
 @dataclass(frozen=True)

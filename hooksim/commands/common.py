@@ -65,7 +65,7 @@ def run_server(settings: Settings, build: Callable[[Settings], Any],
     import asyncio
 
     from hooksim.credentials_file import CredentialsFileError
-    from hooksim.runner import serve_app
+    from hooksim.runner import loop_factory, serve_app
     from storage import StorageError
 
     try:
@@ -78,8 +78,9 @@ def run_server(settings: Settings, build: Callable[[Settings], Any],
 
     server = settings.server
     try:
-        asyncio.run(serve_app(app, server.host, server.port, server.shutdown_timeout, announce,
-                              server.keepalive_timeout, server.read_timeout))
+        with asyncio.Runner(loop_factory=loop_factory(server.event_loop)) as runner:
+            runner.run(serve_app(app, server.host, server.port, server.shutdown_timeout,
+                                 announce, server.keepalive_timeout, server.read_timeout))
     except (StorageError, CredentialsFileError) as exc:
         raise UsageError(str(exc)) from None
     except OSError as exc:

@@ -104,3 +104,26 @@ def test_serve_binds_loopback_prints_urls_and_stops_on_sigterm(tmp_path: Path) -
         started = time.monotonic()
         code = proc.wait(timeout=20)
     assert code == 0 and time.monotonic() - started < 15
+
+
+def test_event_loop_setting_picks_the_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+    import sys
+
+    from hooksim.errors import UsageError
+    from hooksim.runner import loop_factory
+
+    assert loop_factory("asyncio") is None
+    uvloop = pytest.importorskip("uvloop")
+    for choice in ("auto", "uvloop"):
+        factory = loop_factory(choice)
+        assert factory is not None
+        loop = factory()
+        try:
+            assert isinstance(loop, uvloop.Loop) and isinstance(loop, asyncio.AbstractEventLoop)
+        finally:
+            loop.close()
+    monkeypatch.setitem(sys.modules, "uvloop", None)   # as if it were not installed
+    assert loop_factory("auto") is None
+    with pytest.raises(UsageError, match="uvloop is not installed"):
+        loop_factory("uvloop")
