@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 from dataclasses import dataclass
 
+import orjson
 import structlog
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
@@ -98,8 +99,11 @@ async def _judge(request: web.Request, endpoint: Endpoint, limit: int) -> Verdic
 
 async def _read_capped(request: web.Request, limit: int) -> bytes | None:
     """The whole body, or None as soon as it is known to exceed ``limit`` bytes."""
-    if request.content_length is not None and request.content_length > limit:
-        return None
+    if request.content_length is not None:
+        if request.content_length > limit:
+            return None
+        # aiohttp ends the body at Content-Length, so one read to EOF is bounded by it.
+        return await request.content.read()
     chunks: list[bytes] = []
     size = 0
     while size <= limit:
@@ -140,7 +144,8 @@ def _record(request: web.Request, name: str, received_at: float, verdict: Verdic
 def _after_commit(receiver: Receiver, name: str, verdict: Verdict,
                   stored: ReceivedMessage | None, forward_to: str) -> None:
     if stored is not None:
-        receiver.hub.publish(summary(stored))
+        if receiver.hub.listening:   # a summary costs as much as verifying the signature
+            receiver.hub.publish(summary(stored))
         if forward_to:
             receiver.forwarder.forward(stored, forward_to)
     fields = dict(endpoint=name, id=stored.id if stored else None, event_guid=verdict.envelope.guid,
@@ -197,8 +202,10 @@ def _verdict_response(verdict: Verdict, stored: ReceivedMessage | None) -> web.R
         headers = {"Allow": "POST"} if verdict.status == 405 else {}
         return error(verdict.status, verdict.reason or "rejected", verdict.detail or "", **headers)
     assert stored is not None
-    return web.json_response({"stored": True, "id": stored.id, "duplicate": stored.duplicate,
-                              "duplicateCount": stored.duplicate_count})
+    return web.Response(body=orjson.dumps({"stored": True, "id": stored.id,
+                                           "duplicate": stored.duplicate,
+                                           "duplicateCount": stored.duplicate_count}),
+                        content_type="application/json", charset="utf-8")
 
 
 async def _hang(request: web.Request, receiver: Receiver) -> None:

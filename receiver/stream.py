@@ -60,6 +60,11 @@ class Hub:
         finally:
             self._subscribers.discard(subscription)
 
+    @property
+    def listening(self) -> bool:
+        """Whether anyone would get a published event (so callers can skip building it)."""
+        return bool(self._subscribers)
+
     def publish(self, event: dict[str, Any]) -> None:
         for subscription in list(self._subscribers):
             subscription.offer(event)

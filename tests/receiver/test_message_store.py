@@ -119,3 +119,20 @@ async def test_prune_by_count_and_age(store: MessageStore) -> None:
     remaining = (await store.find(MessageQuery())).messages
     assert [m.event_guid for m in remaining] == ["g9", "g8", "g7", "g6"]
     assert await store.prune() == 0
+
+
+async def test_headers_that_are_not_valid_unicode_are_kept(store: MessageStore) -> None:
+    # aiohttp hands over undecodable header bytes as lone surrogates; orjson refuses those, so
+    # the store falls back to the standard library's escaping rather than lose the message.
+    odd = (("X-Raw", "caf\udce9"), ("X-Text", "Olé"))
+    [stored] = await store.add_many([replace(BASE, headers=odd)])
+    assert (await store.get(stored.id)).headers == odd
+    assert stored.headers == odd and stored.body == BASE.body
+
+
+async def test_returned_record_matches_what_a_read_gives(store: MessageStore) -> None:
+    # add_many builds its results positionally: a field order slip would show here.
+    first, second = await store.add_many([msg(1, fault="status 500", detail="d", reason="r",
+                                              verified=None, forward_to="http://app/"), msg(2)])
+    assert await store.get(first.id) == first
+    assert await store.get(second.id) == second
