@@ -79,6 +79,9 @@ class GroupCommitter:
             return
         self.batches += 1
         self.largest_batch = max(self.largest_batch, len(batch))
+        log.info("receiver.batch_stored", messages=len(stored), first_id=stored[0].id,
+                 last_id=stored[-1].id, endpoints=sorted({m.endpoint for m in stored}),
+                 duplicates=sum(m.duplicate_count > 0 for m in stored))
         for (_, future), message in zip(batch, stored, strict=True):
             if not future.done():
                 future.set_result(message)

@@ -5,6 +5,10 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 
+import pytest
+import structlog
+
+from receiver import groupcommit, hooks
 from tests.receiver.conftest import Harness, MakeReceiver, envelope, signed
 
 N = 60
@@ -47,3 +51,27 @@ async def test_a_batch_never_exceeds_the_maximum(make_receiver: MakeReceiver) ->
     bodies = [envelope() for _ in range(12)]
     await asyncio.gather(*(h.post("open", body) for body in bodies))
     assert h.receiver.committer.largest_batch == 3
+
+
+async def test_info_logs_a_line_per_transaction_and_debug_one_per_message(
+        make_receiver: MakeReceiver, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Fresh proxies, so capture_logs sees them whatever an earlier configure_logging cached.
+    monkeypatch.setattr(groupcommit, "log", structlog.get_logger("hooksim.receiver"))
+    monkeypatch.setattr(hooks, "log", structlog.get_logger("hooksim.receiver"))
+    h = await make_receiver()
+    same = envelope(guid="same")
+    with structlog.testing.capture_logs() as logs:
+        await asyncio.gather(*(h.post("orders", same, signed(same)) for _ in range(5)),
+                             *(h.post("open", body, signed(body))
+                               for body in (envelope() for _ in range(5))))
+        await h.post("orders", same, {"Toast-Signature": "forged"})
+    batches = [e for e in logs if e["event"] == "receiver.batch_stored"]
+    assert len(batches) == h.receiver.committer.batches
+    assert all(e["log_level"] == "info" for e in batches)
+    assert sum(e["messages"] for e in batches) == 11       # the rejected one is stored too
+    assert sum(e["duplicates"] for e in batches) == 5      # 4 copies + the forged one
+    assert set().union(*(e["endpoints"] for e in batches)) == {"orders", "open"}
+    stored = [e for e in logs if e["event"] == "receiver.stored"]
+    assert len(stored) == 10 and {e["log_level"] for e in stored} == {"debug"}
+    [rejected] = [e for e in logs if e["event"] == "receiver.rejected"]
+    assert rejected["log_level"] == "info" and rejected["reason"] == "malformed_signature"
