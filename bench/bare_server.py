@@ -1,6 +1,6 @@
 """The reference server: bare aiohttp that reads the body and answers 200 (no checks, no storage).
 
-``python -m bench.bare_server --port P [--delay-ms N]``
+``python -m bench.bare_server --port P [--delay-ms N] [--loop asyncio|uvloop]``
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--delay-ms", type=float, default=0.0)
+    parser.add_argument("--loop", choices=["asyncio", "uvloop"], default="asyncio")
     args = parser.parse_args()
     delay = args.delay_ms / 1000
 
@@ -26,7 +27,11 @@ def main() -> None:
 
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", handle)
-    web.run_app(app, host="127.0.0.1", port=args.port, access_log=None, print=None)
+    loop = None
+    if args.loop == "uvloop":
+        import uvloop
+        loop = uvloop.new_event_loop()
+    web.run_app(app, host="127.0.0.1", port=args.port, access_log=None, print=None, loop=loop)
 
 
 if __name__ == "__main__":

@@ -122,6 +122,12 @@ def pinned(cmd: Sequence[str], cpu: str = SERVER_CPU, *, env: dict | None = None
             out.close()
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time ``pid`` has used so far (all its threads), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_mb(pid: int) -> tuple[float, float]:
     """(current RSS, peak RSS) of ``pid`` in MB, from /proc."""
     values = {}
@@ -157,6 +163,19 @@ class WrkResult:
     p99_ms: float
     non_2xx: int
     socket_errors: int
+    cpu_us: float | None = None   # the server's CPU time per request, when measured
+
+
+def wrk_server(proc: subprocess.Popen, url: str, script: Path, requests_file: Path, *,
+               seconds: int) -> WrkResult:
+    """A 1 s warm-up, then one measured wrk round against the server ``proc`` (started by
+    :func:`pinned`: taskset execs, so its pid is the server's), with the server's CPU time per
+    request: unlike the rate, that hardly moves when other work shares the machine."""
+    wrk(url, script, requests_file, seconds=1)
+    before = cpu_seconds(proc.pid)
+    result = wrk(url, script, requests_file, seconds=seconds)
+    result.cpu_us = (cpu_seconds(proc.pid) - before) / max(result.requests, 1) * 1e6
+    return result
 
 
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
