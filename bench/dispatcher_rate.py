@@ -14,27 +14,35 @@ from bench.harness import (CLIENT_CPU, PYTHON, Config, Row, free_port, median, p
                            wait_port)
 
 
-def _worker(mode: str, url: str, count: int) -> float:
+def _worker(mode: str, url: str, count: int) -> tuple[float, float]:
+    """(events per second, CPU microseconds per event) of one measured run."""
     out = subprocess.run(["taskset", "-c", CLIENT_CPU, PYTHON, "-m", "bench.dispatch_worker",
                           "--mode", mode, "--url", url, "--count", str(count)],
                          check=True, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])["rate"]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    return result["rate"], result["cpu_us"]
 
 
 def run(config: Config) -> list[Row]:
     count = 2000 if config.quick else 5000
     port = free_port()
-    ours, refs = [], []
+    ours, refs, our_cpu, ref_cpu = [], [], [], []
     with pinned([PYTHON, "-m", "bench.bare_server", "--port", str(port)]):
         wait_port(port)
         url = f"http://127.0.0.1:{port}/hook"
         _worker("reference", url, 500)   # warm-up
         for round_no in range(config.rounds):
-            ours.append(_worker("hooksim", url, count))
-            refs.append(_worker("reference", url, count))
-            print(f"  dispatcher round {round_no + 1}: hooksim {ours[-1]:.0f}/s, "
-                  f"reference {refs[-1]:.0f}/s", flush=True)
+            for rates, cpus, mode in ((ours, our_cpu, "hooksim"), (refs, ref_cpu, "reference")):
+                rate, cpu = _worker(mode, url, count)
+                rates.append(rate)
+                cpus.append(cpu)
+            print(f"  dispatcher round {round_no + 1}: hooksim {ours[-1]:.0f}/s "
+                  f"{our_cpu[-1]:.0f} us CPU/event, reference {refs[-1]:.0f}/s "
+                  f"{ref_cpu[-1]:.0f} us CPU/event", flush=True)
     ratio = median([o / r for o, r in zip(ours, refs)])
+    cpu_note = (f"CPU per event (median): hooksim {median(our_cpu):.0f} us, reference "
+                f"{median(ref_cpu):.0f} us (ratio {median(ref_cpu) / median(our_cpu):.2f})")
     return [Row(f"dispatcher: events signed+delivered+recorded/s ({count} events)",
                 f"{median(ours):.0f}/s", f"{median(refs):.0f}/s", ratio, ">= 0.50", ratio >= 0.50,
-                rounds={"hooksim": ours, "reference": refs})]
+                note=cpu_note, rounds={"hooksim": ours, "reference": refs,
+                                       "hooksim_cpu_us": our_cpu, "reference_cpu_us": ref_cpu})]
