@@ -53,8 +53,19 @@ class Restaurant:
 
 
 def new_guid(rng: random.Random) -> str:
-    """A version-4 UUID string drawn from ``rng``, so a seed reproduces every GUID."""
-    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+    """A version-4 UUID string drawn from ``rng``, so a seed reproduces every GUID.
+
+    ``str(uuid.UUID(int=..., version=4))`` without building the UUID: the same variant and
+    version bits, the same text.
+    """
+    value = (rng.getrandbits(128) & _UUID_KEEP) | _UUID_V4
+    text = f"{value:032x}"
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
+# RFC 4122 variant (bits 62-63 of the clock_seq field: 10) and version 4 (bits 76-79).
+_UUID_KEEP = ~((0xC000 << 48) | (0xF000 << 64)) & ((1 << 128) - 1)
+_UUID_V4 = (0x8000 << 48) | (4 << 76)
 
 
 @dataclass(frozen=True)
