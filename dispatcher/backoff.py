@@ -159,12 +159,11 @@ def advance(state: BackoffState, rules: BackoffRules, now: float) -> tuple[Backo
         errors, pauses = counts(state, rules, ended)
         reason = f"pause of {_duration(rules.pause_seconds)} over"
         transitions.append(Transition(TransitionKind.RESUMED, ended, errors, pauses, reason))
-    state = replace(
-        state,
-        error_times=_recent(state.error_times, now, rules.error_window, rules.errors_to_pause),
-        pause_times=_recent(state.pause_times, now, rules.pause_window, rules.pauses_to_stop),
-    )
-    return state, transitions
+    errors = _recent(state.error_times, now, rules.error_window, rules.errors_to_pause)
+    pauses = _recent(state.pause_times, now, rules.pause_window, rules.pauses_to_stop)
+    if errors is state.error_times and pauses is state.pause_times:
+        return state, transitions   # nothing slid out of a window: the same state (the usual case)
+    return replace(state, error_times=errors, pause_times=pauses), transitions
 
 
 def may_send(state: BackoffState, rules: BackoffRules, now: float) -> bool:
@@ -213,7 +212,8 @@ def _recent(times: tuple[float, ...], now: float, window: float, keep: int) -> t
         if now - t < window:
             break
         first += 1
-    return times[max(first, len(times) - keep):]
+    first = max(first, len(times) - keep)
+    return times[first:] if first else times
 
 
 def _duration(seconds: float) -> str:

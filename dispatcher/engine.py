@@ -28,7 +28,8 @@ import structlog
 from dispatcher.backoff import BackoffRules, BackoffState, Transition, advance, may_send, observe
 from dispatcher.clock import Clock
 from dispatcher.http import HttpSender, Response
-from dispatcher.policy import DeliveryStatus, RetryAfter, decide, schedule_for, status_after
+from dispatcher.policy import (DeliveryStatus, RetryAfter, RetrySchedule, decide, schedule_for,
+                               status_after)
 from dispatcher.settings import DispatcherSettings
 from storage import NotFound
 from storage.deliveries import AttemptRecord, DeliveryRecord, DeliveryStore, DispatchBatch
@@ -188,6 +189,7 @@ class DeliveryEngine:
         self._next_due: float | None = None   # as the last claim saw it
         self._reserved = 0     # free slots a claim in progress may fill
         self._refill = True    # recording batches also claim the slots they free (not in stop())
+        self._schedules: dict[str, RetrySchedule] = {}   # schedule_for's, per category
 
     @property
     def lease_seconds(self) -> float:
@@ -332,8 +334,11 @@ class DeliveryEngine:
         recorded = []
         for result in results:
             delivery, outcome, at = result.delivery, result.response.outcome, result.finished_at
-            decision = decide(outcome, result.number,
-                              schedule_for(delivery.category, self._settings))
+            schedule = self._schedules.get(delivery.category)
+            if schedule is None:
+                schedule = self._schedules[delivery.category] = schedule_for(delivery.category,
+                                                                             self._settings)
+            decision = decide(outcome, result.number, schedule)
             status = status_after(decision)
             committed.statuses.append(status)
             recorded.append((delivery.id, AttemptRecord(

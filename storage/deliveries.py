@@ -109,6 +109,17 @@ FROM delivery d JOIN event e ON e.guid = d.event_guid JOIN subscription s ON s.g
 """
 
 
+# The same rows as _DELIVERY_SELECT, columns in DeliveryRecord's field order: a plain tuple
+# row becomes a record positionally (the claim builds one per delivery it leases).
+_DELIVERY_TUPLE_SELECT = """
+SELECT d.id, d.webhook_guid, d.subscription_guid, d.event_guid, e.category, e.event_type,
+       e.restaurant_guid, d.status, d.series, d.attempts, d.total_attempts, d.next_attempt_at,
+       d.first_sent_at, d.last_status_code, d.last_outcome, d.route_key, d.signature, e.body,
+       s.url, d.created_at, d.updated_at
+FROM delivery d JOIN event e ON e.guid = d.event_guid JOIN subscription s ON s.guid = d.subscription_guid
+"""
+
+
 def _delivery(row: aiosqlite.Row) -> DeliveryRecord:
     return DeliveryRecord(
         id=row["id"], webhook_guid=row["webhook_guid"], subscription_guid=row["subscription_guid"],
@@ -167,8 +178,10 @@ class DispatchBatch:
 
     def claim_due(self, now: float, limit: int, lease_until: float) -> list[DeliveryRecord]:
         """Pending deliveries due by ``now`` and not in flight, oldest due first; leased."""
-        rows = [_delivery(row) for row in self._conn.execute(
-            _DELIVERY_SELECT + "WHERE d.status = 'PENDING' AND d.next_attempt_at <= ? "
+        cursor = self._conn.cursor()
+        cursor.row_factory = None   # tuples, in DeliveryRecord's order
+        rows = [DeliveryRecord(*row) for row in cursor.execute(
+            _DELIVERY_TUPLE_SELECT + "WHERE d.status = 'PENDING' AND d.next_attempt_at <= ? "
             "AND (d.claimed_until IS NULL OR d.claimed_until < ?) "
             "ORDER BY d.next_attempt_at, d.id LIMIT ?",
             (now, now, limit),

@@ -59,6 +59,16 @@ async def test_a_stale_series_result_counts_but_leaves_the_new_series_alone(disp
     assert [(a.series, a.number) for a in attempts] == [(1, 1)]   # kept in the history
 
 
+async def test_a_claimed_delivery_reads_as_get_reads_it(dispatcher, target):
+    """The claim builds its records from plain tuples: every field in its place."""
+    await subscribe(dispatcher, target.url)
+    await dispatcher.service.send_events(category="stock")
+    store, now = dispatcher.service.deliveries, dispatcher.clock.now()
+    (claimed,) = await store.batch(lambda b: b.claim_due(now, 10, now + 60))
+    assert claimed == await store.get(claimed.webhook_guid)
+    assert isinstance(claimed.body, bytes) and claimed.url == target.url
+
+
 async def test_a_failing_recording_batch_leaves_nothing_of_itself(dispatcher, target):
     """The transition hook raising inside the batch rolls back the attempts, the statuses, the
     back-off state and the transition together: the deliveries stay leased, to be sent again."""
