@@ -191,6 +191,9 @@ def _check_ranges(settings: Settings) -> None:
         value = getattr(getattr(settings, section), key)
         if not ok(value):
             raise ConfigError(f"{dotted}: expected {expected}, got {value!r}")
+    if settings.storage.backend == "postgresql" and not settings.storage.dsn:
+        raise ConfigError('storage.dsn: required when storage.backend = "postgresql" '
+                          "(e.g. postgresql://user@127.0.0.1/hooksim)")
     for i, endpoint in enumerate(settings.receiver.endpoints):
         where = f"receiver.endpoints[{i}]"
         if not endpoint.name or not all(c.isalnum() or c in "-_." for c in endpoint.name):

@@ -20,8 +20,9 @@ import orjson
 import structlog
 
 REDACTED = "[redacted]"
-# Any key containing one of these is never written out (secrets, signatures, tokens, passwords).
-_SENSITIVE = ("secret", "signature", "token", "password", "authorization", "cookie")
+# Any key containing one of these is never written out (secrets, signatures, tokens, passwords;
+# a PostgreSQL DSN may hold a password).
+_SENSITIVE = ("secret", "signature", "token", "password", "authorization", "cookie", "dsn")
 
 
 @functools.lru_cache(maxsize=4096)

@@ -100,7 +100,7 @@ def _receive(args: argparse.Namespace) -> int:
         lines = [f"hooksim receiver listening on {base}",
                  f"  hooks:    {base}/hooks/{{name}}  ({names})",
                  f"  messages: {base}/api/messages",
-                 f"  database: {settings.storage.path}"]
+                 f"  database: {settings.storage.where()}"]
         if receiver.forward_to:
             lines.append(f"  forward:  {receiver.forward_to}")
         return lines

@@ -44,7 +44,7 @@ def _serve(args: argparse.Namespace) -> int:
                 f"  api:         {base}/api  (docs/openapi.yaml)",
                 f"  receiver:    {base}/hooks/{{name}}",
                 f"  health:      {base}/healthz",
-                f"  database:    {settings.storage.path}",
+                f"  database:    {settings.storage.where()}",
                 f"  credentials: {app[CREDENTIALS_PATH]} (owner-only; the CLI reads it)"]
 
     return run_server(settings, build_app, describe)
