@@ -11,6 +11,8 @@ from hooksim.demo import setup_demo
 from hooksim.portal import setup_portal
 from hooksim.settings import Settings
 from receiver import setup_receiver
+from storage.credentials import AUTH_SCHEMA
+from storage.messages import RECEIVER_SCHEMA
 from storage.web import setup_database
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -44,7 +46,8 @@ def build_receiver_app(settings: Settings) -> web.Application:
     """The receiver alone (`hooksim receive`): hooks, inspection API with its login, health."""
     app = web.Application()
     app[SETTINGS] = settings
-    setup_database(app, settings.storage)
+    # Only the receiver's and auth's tables: the two stores ported to PostgreSQL so far.
+    setup_database(app, settings.storage, (AUTH_SCHEMA, RECEIVER_SCHEMA))
     setup_auth(app, settings.auth)
     setup_receiver(app, settings.receiver)
     app.router.add_get("/healthz", healthz)

@@ -14,10 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from storage.query import where
 from storage.schema import Schema
-from storage.sqlite import Database
+
+if TYPE_CHECKING:
+    from storage.backends import AnyDatabase
 
 AUTH_SCHEMA = Schema("auth", (
     """
@@ -40,6 +43,34 @@ AUTH_SCHEMA = Schema("auth", (
         id          INTEGER PRIMARY KEY AUTOINCREMENT,
         kind        TEXT NOT NULL,
         at          REAL NOT NULL,
+        client_id   TEXT NOT NULL,
+        actor       TEXT NOT NULL,
+        address     TEXT NOT NULL,
+        detail      TEXT NOT NULL
+    );
+    CREATE INDEX auth_activity_at ON auth_activity (at);
+    """,
+), postgresql=(
+    """
+    CREATE TABLE auth_client (
+        singleton          INTEGER PRIMARY KEY CHECK (singleton = 1),
+        client_id          TEXT NOT NULL UNIQUE,
+        client_name        TEXT NOT NULL,
+        client_secret      TEXT NOT NULL,
+        created_at         DOUBLE PRECISION NOT NULL,
+        secret_rotated_at  DOUBLE PRECISION
+    );
+    CREATE TABLE auth_token (
+        token_hash  TEXT PRIMARY KEY,
+        client_id   TEXT NOT NULL REFERENCES auth_client (client_id),
+        issued_at   DOUBLE PRECISION NOT NULL,
+        expires_at  DOUBLE PRECISION NOT NULL
+    );
+    CREATE INDEX auth_token_expires_at ON auth_token (expires_at);
+    CREATE TABLE auth_activity (
+        id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,  -- never reused
+        kind        TEXT NOT NULL,
+        at          DOUBLE PRECISION NOT NULL,
         client_id   TEXT NOT NULL,
         actor       TEXT NOT NULL,
         address     TEXT NOT NULL,
@@ -90,7 +121,7 @@ def _client(row: Mapping[str, Any]) -> ApiClientRecord:
 class CredentialStore:
     """Persistence for authentication; every method is one transaction or one read."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: AnyDatabase) -> None:
         self._db = db
 
     async def client(self) -> ApiClientRecord | None:
@@ -153,11 +184,12 @@ class CredentialStore:
     async def activity(self, start: float | None = None, end: float | None = None,
                        limit: int = 100) -> list[Activity]:
         """Activity with ``start <= at < end`` (either bound optional), newest first."""
+        # Only the bounds given: "? IS NULL" leaves PostgreSQL unable to type the parameter.
+        conditions, params = where(("at >= ?", start), ("at < ?", end))
         async with self._db.read() as conn, conn.execute(
-            "SELECT id, kind, at, client_id, actor, address, detail FROM auth_activity "
-            "WHERE (? IS NULL OR at >= ?) AND (? IS NULL OR at < ?) "
-            "ORDER BY at DESC, id DESC LIMIT ?",
-            (start, start, end, end, limit),
+            "SELECT id, kind, at, client_id, actor, address, detail FROM auth_activity"
+            f"{conditions} ORDER BY at DESC, id DESC LIMIT ?",
+            (*params, limit),
         ) as cur:
             rows = await cur.fetchall()
         return [Activity(r["kind"], r["at"], r["client_id"], r["actor"], r["address"], r["detail"],

@@ -39,6 +39,8 @@ def translate(exc: sqlite3.Error) -> StorageError:
 class Database:
     """A SQLite file opened for hooksim. Use :func:`open_database`; close with :meth:`close`."""
 
+    backend = "sqlite"   # stores pick a backend's SQL fragment by it (rarely needed)
+
     def __init__(self, path: str, writer: aiosqlite.Connection, reader: aiosqlite.Connection) -> None:
         self.path = path
         self._writer = writer
