@@ -1,4 +1,4 @@
-"""A real receiver app per test: SQLite in tmp_path, a fake clock, a seeded RNG, real HTTP."""
+"""A real receiver app per test on each storage backend, a fake clock, a seeded RNG, real HTTP."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import random
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +17,7 @@ import signing
 from receiver import setup_receiver
 from receiver.core import RECEIVER, Receiver
 from receiver.settings import EndpointSettings, ReceiverSettings
+from storage.messages import RECEIVER_SCHEMA
 from storage.settings import StorageSettings
 from storage.web import setup_database
 from tests.auth.helpers import ManualClock
@@ -48,7 +48,7 @@ def signed(body: bytes, secret: str = SECRET, **headers: str) -> dict[str, str]:
 class Harness:
     client: TestClient
     clock: ManualClock  # the receiver's monotonic clock: fault schedules
-    db_path: Path
+    storage: StorageSettings
 
     @property
     def receiver(self) -> Receiver:
@@ -81,16 +81,16 @@ MakeReceiver = Callable[..., Awaitable[Harness]]
 
 
 @pytest.fixture
-def make_receiver(aiohttp_client: Any, tmp_path: Path) -> MakeReceiver:
+def make_receiver(aiohttp_client: Any, storage_settings: StorageSettings) -> MakeReceiver:
     async def make(settings: ReceiverSettings | None = None, *, busy_timeout_ms: int = 5000,
                    rng: random.Random | None = None, wall: Callable[[], float] | None = None,
                    **overrides: Any) -> Harness:
         clock = ManualClock(1000.0)
-        db_path = tmp_path / "receiver.db"
+        storage = replace(storage_settings, busy_timeout_ms=busy_timeout_ms)
         app = web.Application()
-        setup_database(app, StorageSettings(path=str(db_path), busy_timeout_ms=busy_timeout_ms))
+        setup_database(app, storage, [RECEIVER_SCHEMA])
         setup_receiver(app, settings or default_settings(**overrides), clock=clock,
                        rng=rng or random.Random(7), wall=wall)
-        return Harness(await aiohttp_client(app), clock, db_path)
+        return Harness(await aiohttp_client(app), clock, storage)
 
     return make

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 
 import pytest
 import structlog
 
 from receiver import groupcommit, hooks
+from tests.backends import SyncConnection, connect
 from tests.receiver.conftest import Harness, MakeReceiver, envelope, signed
 
 N = 60
 
 
-async def post_and_look(h: Harness, body: bytes, reader: sqlite3.Connection) -> tuple[int, bool]:
+async def post_and_look(h: Harness, body: bytes, reader: SyncConnection) -> tuple[int, bool]:
     """Post, and the moment the answer arrives look for the row from another connection: it
     only sees committed transactions, so a row there means the 2xx followed the commit."""
     status, answer = await h.post("orders", body, signed(body))
@@ -25,15 +25,12 @@ async def post_and_look(h: Harness, body: bytes, reader: sqlite3.Connection) -> 
 async def test_parallel_posts_are_batched_and_each_ack_follows_its_commit(
         make_receiver: MakeReceiver) -> None:
     h = await make_receiver()
-    reader = sqlite3.connect(h.db_path)
-    try:
+    with connect(h.storage) as reader:
         bodies = [envelope(guid=f"g{i}") for i in range(N)]
         results = await asyncio.gather(*(post_and_look(h, body, reader) for body in bodies))
         assert results == [(200, True)] * N
         guids = {row[0] for row in reader.execute("SELECT event_guid FROM receiver_message")}
         assert guids == {f"g{i}" for i in range(N)}
-    finally:
-        reader.close()
     assert h.receiver.committer.largest_batch > 1  # transactions were shared
     print(f"{N} messages in {h.receiver.committer.batches} transactions")
 

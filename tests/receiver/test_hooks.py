@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import sqlite3
 import zlib
 from collections.abc import AsyncIterator
 
@@ -11,6 +10,7 @@ import pytest
 
 import signing
 from receiver import ENDPOINTS
+from tests.backends import connect
 from tests.receiver.conftest import SECRET, MakeReceiver, default_settings, envelope, signed
 
 
@@ -194,17 +194,12 @@ async def test_rejected_requests_are_not_kept_when_told(make_receiver: MakeRecei
 
 async def test_an_unwritable_database_gets_503_never_2xx(make_receiver: MakeReceiver) -> None:
     h = await make_receiver(busy_timeout_ms=50)
-    blocker = sqlite3.connect(h.db_path, timeout=0)
-    blocker.execute("BEGIN IMMEDIATE")  # another writer holds the lock
-    try:
+    with connect(h.storage) as blocker, blocker.holding_write_lock("receiver_message"):
         body = envelope()
         status, answer = await h.post("orders", body, signed(body))
         assert (status, answer["error"]) == (503, "storage_unavailable")
         # A rejection is still answered as such, stored or not.
         assert (await h.post("orders", body))[0] == 401
-    finally:
-        blocker.rollback()
-        blocker.close()
     status, _ = await h.post("orders", body, signed(body))
     assert status == 200
     assert len((await h.get("/api/messages"))["messages"]) == 1

@@ -156,9 +156,9 @@ async def test_retention_prunes_oldest_by_count_and_age(make_receiver: MakeRecei
     assert await prune_once(h.receiver) == 1
 
 
-async def test_standalone_app_guards_the_api_but_not_the_hooks(aiohttp_client: Any,
-                                                              tmp_path: Path) -> None:
-    settings = Settings(storage=StorageSettings(path=str(tmp_path / "s.db")),
+async def test_standalone_app_guards_the_api_but_not_the_hooks(
+        aiohttp_client: Any, tmp_path: Path, storage_settings: StorageSettings) -> None:
+    settings = Settings(storage=storage_settings,
                         auth=AuthSettings(credentials_file=str(tmp_path / "cred.json")))
     app: web.Application = build_receiver_app(settings)
     client = await aiohttp_client(app)

@@ -1,21 +1,23 @@
-"""MessageStore against a real SQLite file: batches, duplicates, filters, keyset pages, pruning."""
+"""MessageStore on each backend: batches, duplicates, filters, keyset pages, pruning."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
-from storage import NotFound, open_database
+from storage import NotFound
+from storage.backends import open_storage
 from storage.messages import (
+    RECEIVER_SCHEMA,
     Cursor,
     ForwardResult,
     MessageQuery,
     MessageStore,
     NewMessage,
 )
+from storage.settings import StorageSettings
 
 BASE = NewMessage(
     endpoint="orders", received_at=1_700_000_000.0, remote="127.0.0.1", method="POST",
@@ -31,8 +33,8 @@ def msg(n: int, **changes: object) -> NewMessage:
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[MessageStore]:
-    db = await open_database(tmp_path / "m.db")
+async def store(storage_settings: StorageSettings) -> AsyncIterator[MessageStore]:
+    db = await open_storage(storage_settings, [RECEIVER_SCHEMA])
     yield MessageStore(db)
     await db.close()
 
