@@ -310,8 +310,8 @@ async def open_postgres(
     missing = not_ported(schemas)
     if missing:
         raise StorageError(
-            f"not ported to PostgreSQL yet: the {', '.join(missing)} store(s); use "
-            'storage.backend = "sqlite" (only `hooksim receive` runs on PostgreSQL so far)')
+            f"not ported to PostgreSQL yet: {', '.join(missing)} (only `hooksim receive` "
+            'runs on PostgreSQL so far; use storage.backend = "sqlite" for the rest)')
     try:
         writer = _Worker(_connector(dsn, False, busy_timeout_ms, synchronous), "hooksim-pg-writer")
         reader = _Worker(_connector(dsn, True, busy_timeout_ms, synchronous), "hooksim-pg-reader")

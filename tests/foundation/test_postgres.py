@@ -87,7 +87,7 @@ async def test_migrations_apply_once_even_when_processes_start_together(
 
 async def test_stores_not_ported_are_refused_before_touching_the_database(
         pg: StorageSettings) -> None:
-    with pytest.raises(StorageError, match="not ported to PostgreSQL yet: the dispatcher"):
+    with pytest.raises(StorageError, match="not ported to PostgreSQL yet: dispatcher"):
         await open_storage(pg, ALL_SCHEMAS)
     with connect(pg) as conn:
         assert not conn.table_exists("schema_version")

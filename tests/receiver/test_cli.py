@@ -1,5 +1,5 @@
-"""`hooksim receive` and `hooksim receiver faults|tail` as a user runs them, and a crash test:
-SIGKILL under load loses no message that got a 2xx."""
+"""`hooksim receive` and `hooksim receiver faults|tail` as a user runs them, and a crash test on
+each backend: SIGKILL under load loses no message that got a 2xx."""
 
 from __future__ import annotations
 
@@ -11,13 +11,16 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import aiohttp
 import pytest
 
-from storage import open_database
-from storage.messages import MessageQuery, MessageStore
+from storage.backends import open_storage
+from storage.messages import RECEIVER_SCHEMA, MessageQuery, MessageStore
+from storage.settings import StorageSettings
+from tests.backends import connect, storage_settings_for
 from tests.receiver.conftest import SECRET, envelope, signed
 
 pytestmark = pytest.mark.slow
@@ -29,15 +32,25 @@ def clean_env() -> dict[str, str]:
     return {**env, "HOOKSIM_LOG_LEVEL": "warning", "PYTHONUNBUFFERED": "1"}
 
 
-class Receiver:
-    """A `hooksim receive` process in ``cwd`` (where it writes its credentials file)."""
+def postgres_env(storage: StorageSettings) -> dict[str, str]:
+    """The environment that puts a hooksim process on ``storage``'s PostgreSQL database."""
+    return {"HOOKSIM_STORAGE_BACKEND": "postgresql", "HOOKSIM_STORAGE_DSN": storage.dsn}
 
-    def __init__(self, cwd: Path, *args: str) -> None:
-        self.db = cwd / "receiver.db"
+
+class Receiver:
+    """A `hooksim receive` process in ``cwd`` (where it writes its credentials file), on
+    ``storage`` (default: receiver.db in ``cwd``)."""
+
+    def __init__(self, cwd: Path, *args: str, storage: StorageSettings | None = None) -> None:
+        self.storage = storage or StorageSettings(path=str(cwd / "receiver.db"))
+        self.db = Path(self.storage.path)
+        self.log = cwd / "receiver.log"
+        sqlite = self.storage.backend == "sqlite"
         self.process = subprocess.Popen(
-            [*HOOKSIM, "receive", "--port", "0", "--db", str(self.db), "--secret", SECRET, *args],
-            cwd=cwd, env=clean_env(), stdout=subprocess.PIPE,
-            stderr=(cwd / "receiver.log").open("ab"))
+            [*HOOKSIM, "receive", "--port", "0", "--secret", SECRET, *args,
+             *(["--db", self.storage.path] if sqlite else [])],
+            cwd=cwd, env={**clean_env(), **({} if sqlite else postgres_env(self.storage))},
+            stdout=subprocess.PIPE, stderr=self.log.open("ab"))
         assert self.process.stdout is not None
         first = self.process.stdout.readline().decode()
         assert first.startswith("hooksim receiver listening on http://"), first
@@ -137,8 +150,9 @@ async def test_faults_and_tail_talk_to_a_running_receiver(receiver: Receiver,
     assert result.returncode == 2 and "--clear" in result.stderr
 
 
-async def test_sigkill_under_load_loses_no_acknowledged_message(tmp_path: Path) -> None:
-    first = Receiver(tmp_path)
+async def test_sigkill_under_load_loses_no_acknowledged_message(
+        tmp_path: Path, storage_settings: StorageSettings) -> None:
+    first = Receiver(tmp_path, storage=storage_settings)
     acknowledged: set[str] = set()
     killed = asyncio.Event()
     gate = asyncio.Semaphore(32)
@@ -165,15 +179,56 @@ async def test_sigkill_under_load_loses_no_acknowledged_message(tmp_path: Path) 
     assert killed.is_set() and first.process.returncode == -signal.SIGKILL
 
     # It starts again on the crashed database and carries on.
-    second = await asyncio.to_thread(Receiver, tmp_path)
+    second = await asyncio.to_thread(Receiver, tmp_path, storage=storage_settings)
     second.stop()
 
-    with sqlite3.connect(first.db) as conn:
-        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    db = await open_database(first.db)
+    if storage_settings.backend == "sqlite":
+        with sqlite3.connect(first.db) as conn:
+            assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    db = await open_storage(storage_settings, [RECEIVER_SCHEMA])
     try:
         stored = {m.event_guid async for m in MessageStore(db).export(MessageQuery())}
     finally:
         await db.close()
     assert acknowledged <= stored
     assert len(acknowledged) >= 150
+
+
+def test_receive_runs_on_postgresql_and_never_shows_the_password(tmp_path: Path) -> None:
+    with storage_settings_for("postgresql", tmp_path) as storage_settings:
+        receive_on_postgresql(tmp_path, storage_settings)
+
+
+def receive_on_postgresql(tmp_path: Path, storage_settings: StorageSettings) -> None:
+    # The test cluster trusts local logins, so any password does; it must show up nowhere.
+    storage = replace(storage_settings, dsn=f"{storage_settings.dsn} password=pg-sekrit")
+    process = Receiver(tmp_path, "--log-level", "debug", storage=storage)
+    try:
+        assert process.process.stdout is not None
+        lines = [process.process.stdout.readline().decode() for _ in range(3)]
+        assert "password=***" in lines[2] and "pg-sekrit" not in lines[2]
+        body = envelope()
+        assert asyncio.run(post_once(f"{process.url}/hooks/orders", body, signed(body))) == 200
+    finally:
+        process.stop()
+    assert "pg-sekrit" not in process.log.read_text()
+    with connect(storage_settings) as conn:
+        assert conn.execute("SELECT count(*) FROM receiver_message").fetchone()[0] == 1
+
+
+async def post_once(url: str, body: bytes, headers: dict[str, str]) -> int:
+    async with aiohttp.ClientSession() as session, session.post(url, data=body,
+                                                                headers=headers) as response:
+        return response.status
+
+
+def test_serve_on_postgresql_refuses_in_one_line_naming_what_is_not_ported(
+        tmp_path: Path) -> None:
+    env = {**clean_env(), "HOOKSIM_STORAGE_BACKEND": "postgresql",
+           "HOOKSIM_STORAGE_DSN": "postgresql://hooksim@127.0.0.1:1/hooksim"}
+    result = subprocess.run([*HOOKSIM, "serve", "--port", "0"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert "not ported to PostgreSQL yet" in result.stderr and "dispatcher" in result.stderr
+    assert not (tmp_path / "hooksim-credentials.json").exists()
