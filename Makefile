@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 CONFIG ?= config.toml
 
-.PHONY: run test bench soak clean venv
+.PHONY: run test bench soak clean venv postgres
 
 # Reinstall only when the project's metadata changes (stamp files track it).
 $(BIN)/python:
@@ -33,8 +33,16 @@ $(CHROMIUM):
 	  (export DEBIAN_FRONTEND=noninteractive; apt-get update -q && apt-get install -y -q chromium) || \
 	  [ -z "$$CI" ]
 
-test: $(VENV)/.installed-test $(CHROMIUM)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+# The PostgreSQL variants of the storage tests run on a throwaway cluster (tests/pgcluster.py)
+# made with Debian's postgresql: installed when missing under CI (which runs as root) or when
+# asked with INSTALL_POSTGRES=1. Without it they skip, except under CI, where they must run.
+postgres:
+	@[ -n "$$(ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null)" ] || command -v initdb >/dev/null || \
+	  [ -z "$$CI$$INSTALL_POSTGRES" ] || \
+	  (export DEBIAN_FRONTEND=noninteractive; apt-get update -q && apt-get install -y -q postgresql)
+
+test: $(VENV)/.installed-test $(CHROMIUM) postgres
+	$(BIN)/python -m tests.pgcluster $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -24,15 +24,19 @@ BACKENDS = ("sqlite", "postgresql")
 DSN_VARIABLE = "HOOKSIM_TEST_POSTGRES_DSN"
 
 
+def missing_postgres(message: str) -> NoReturn:
+    """Skip a PostgreSQL test that cannot run here; under CI, fail it."""
+    if os.environ.get("CI"):
+        pytest.fail(f"CI is set: PostgreSQL tests must run. {message}")
+    pytest.skip(message)
+
+
 def postgres_dsn() -> str:
     """The test cluster's DSN; skips the test without one (fails it under CI)."""
     dsn = os.environ.get(DSN_VARIABLE, "")
     if not dsn:
-        message = (f"no PostgreSQL: set {DSN_VARIABLE}, or run `make test` (it starts a "
-                   "throwaway cluster)")
-        if os.environ.get("CI"):
-            pytest.fail(f"CI is set: PostgreSQL tests must run. {message}")
-        pytest.skip(message)
+        missing_postgres(f"no PostgreSQL: set {DSN_VARIABLE}, or run `make test` (it starts a "
+                         "throwaway cluster)")
     return dsn
 
 

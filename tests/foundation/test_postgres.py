@@ -21,7 +21,7 @@ from storage.messages import RECEIVER_SCHEMA
 from storage.postgres import pyformat
 from storage.settings import StorageSettings
 from storage.web import setup_database
-from tests.backends import connect, storage_settings_for
+from tests.backends import connect, missing_postgres, storage_settings_for
 from tests.pgcluster import cluster, find_bindir
 from tests.receiver.conftest import envelope
 
@@ -144,7 +144,7 @@ async def test_a_lost_connection_fails_one_write_then_reconnects(pg: StorageSett
 async def test_the_receiver_answers_503_when_the_server_stops(aiohttp_client: Any) -> None:
     """A real server of its own, stopped under the running receiver: 503, never a 500."""
     if find_bindir() is None:
-        pytest.skip("PostgreSQL's binaries are not installed")
+        missing_postgres("PostgreSQL's binaries are not installed (apt-get install postgresql)")
     with cluster() as dsn:
         app = web.Application()
         setup_database(app, StorageSettings(backend="postgresql", dsn=dsn), [RECEIVER_SCHEMA])
