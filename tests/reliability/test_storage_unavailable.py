@@ -9,12 +9,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
 from dispatcher.app import setup_dispatcher
 from dispatcher.clock import FakeClock
 from dispatcher.settings import BackoffSettings, SmtpSettings
+from storage.postgres import PostgresDatabase
 from storage.sqlite import Database
 from storage.settings import StorageSettings
 from storage.web import DATABASE, setup_database
@@ -37,10 +39,19 @@ def locked(path: Path) -> Iterator[None]:
         blocker.close()
 
 
-async def set_read_only(db: Database, on: bool) -> None:
-    """The file turns read-only under the running server (SQLite: "attempt to write a readonly
-    database"); ``query_only`` produces exactly that error on the live connection."""
-    await db._writer.execute(f"PRAGMA query_only = {int(on)}")   # noqa: SLF001
+async def set_read_only(db: Database | PostgresDatabase, on: bool) -> None:
+    """The database turns read-only under the running server. SQLite: the file ("attempt to write
+    a readonly database"), which ``query_only`` produces on the live connection. PostgreSQL: a
+    standby or a demoted primary ("cannot execute INSERT in a read-only transaction")."""
+    if isinstance(db, Database):
+        await db._writer.execute(f"PRAGMA query_only = {int(on)}")   # noqa: SLF001
+        return
+
+    def read_only(conn: Any) -> None:
+        conn.execute(f"SET default_transaction_read_only = {'on' if on else 'off'}")
+        conn.commit()
+
+    await db._writer.run(read_only)   # noqa: SLF001
 
 
 async def test_receiver_answers_503_while_read_only_then_recovers(make_receiver: MakeReceiver
@@ -52,7 +63,8 @@ async def test_receiver_answers_503_while_read_only_then_recovers(make_receiver:
         body = envelope()
         status, answer = await h.post("orders", body, signed(body))
         assert status == 503
-        assert answer["error"] == "storage_unavailable" and "readonly" in answer["detail"]
+        assert answer["error"] == "storage_unavailable"
+        assert "readonly" in answer["detail"] or "read-only" in answer["detail"]
     finally:
         await set_read_only(db, False)
     # Recovers by itself: the very next request (the platform's retry) is stored.
