@@ -246,11 +246,8 @@ class PostgresDatabase:
         """One write transaction run whole on the writer's thread: ``work(conn)`` gets a
         :class:`SyncConnection`; commit after it, roll back if it raises."""
         async with self._write_lock:
-            try:
-                return await self._writer.run(_transaction, work)
-            except asyncio.CancelledError:
-                await self._writer.run(_rollback, connect=False)
-                raise
+            # Cancelled or not, the thread runs the whole body and commits or rolls back.
+            return await self._writer.run(_transaction, work)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:

@@ -23,6 +23,18 @@ def test_shipped_config_states_every_default() -> None:
     assert load_settings(ROOT / "config.toml", environ={}) == Settings()
 
 
+def test_postgresql_needs_a_dsn_which_settings_never_show(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="storage.dsn: required when storage.backend"):
+        load_settings(environ={"HOOKSIM_STORAGE_BACKEND": "postgresql"})
+    settings = load_settings(environ={"HOOKSIM_STORAGE_BACKEND": "postgresql",
+                                      "HOOKSIM_STORAGE_DSN": "postgresql://u:pg-pw@db:5432/h"})
+    assert settings.storage.dsn == "postgresql://u:pg-pw@db:5432/h"
+    assert "pg-pw" not in repr(settings)
+    assert settings.storage.where() == "user=u password=*** dbname=h host=db port=5432"
+    with pytest.raises(ConfigError, match="storage.backend: expected one of"):
+        load_settings(environ={"HOOKSIM_STORAGE_BACKEND": "mysql"})
+
+
 def test_file_values_are_read_and_typed(tmp_path: Path) -> None:
     path = write(tmp_path, """
 [server]

@@ -16,7 +16,8 @@ def test_json_lines_with_redaction_and_stdlib_routing() -> None:
     configure_logging("info", "auto", stream=stream)
     try:
         structlog.get_logger("t").info("delivery.attempt", secret="s3cr3t", client_secret="c",
-                                       signature="sig", access_token="tkn-9f8e7d", attempt=2)
+                                       signature="sig", access_token="tkn-9f8e7d", attempt=2,
+                                       storage_dsn="postgresql://u:pg-pw@h/db")
         logging.getLogger("aiohttp.server").warning("stdlib says %s", "hello")
         structlog.get_logger("t").debug("hidden.at.info")
     finally:
@@ -25,9 +26,10 @@ def test_json_lines_with_redaction_and_stdlib_routing() -> None:
     assert [line["event"] for line in lines] == ["delivery.attempt", "stdlib says hello"]
     first = lines[0]
     assert first["attempt"] == 2 and first["level"] == "info" and "timestamp" in first
-    for key in ("secret", "client_secret", "signature", "access_token"):
+    for key in ("secret", "client_secret", "signature", "access_token", "storage_dsn"):
         assert first[key] == "[redacted]"
     assert "s3cr3t" not in stream.getvalue() and "tkn-9f8e7d" not in stream.getvalue()
+    assert "pg-pw" not in stream.getvalue()
     assert lines[1]["logger"] == "aiohttp.server"
 
 
