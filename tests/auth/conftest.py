@@ -1,4 +1,4 @@
-"""A small real app for the auth tests: SQLite in tmp_path, a manual clock, sample routes."""
+"""A small real app for the auth tests on each storage backend, a manual clock, sample routes."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from aiohttp import web
 import hooksim.auth
 from hooksim.auth import setup_auth
 from hooksim.settings import AuthSettings
+from storage.credentials import AUTH_SCHEMA
 from storage.settings import StorageSettings
 from storage.web import setup_database
 from tests.auth.helpers import ManualClock
@@ -61,13 +62,13 @@ def credentials_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def make_app(tmp_path: Path, clock: ManualClock,
+def make_app(storage_settings: StorageSettings, clock: ManualClock,
              credentials_path: Path) -> Callable[..., web.Application]:
     """A fresh app on the same database and credentials file each call (a restart)."""
 
     def make(**auth: Any) -> web.Application:
         app = web.Application()
-        setup_database(app, StorageSettings(path=str(tmp_path / "hooksim.db")))
+        setup_database(app, storage_settings, [AUTH_SCHEMA])
         setup_auth(app, AuthSettings(**{"credentials_file": str(credentials_path),
                                         "token_ttl_seconds": TTL, **auth}), clock=clock)
         app.router.add_get("/api/sample/{guid}", sample)
