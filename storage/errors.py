@@ -1,4 +1,5 @@
-"""Storage exceptions: the one boundary where sqlite3/aiosqlite errors are translated."""
+"""Storage exceptions: what sqlite3 and psycopg errors become, each at its backend's one
+boundary (``storage.sqlite.translate``, ``storage.postgres.translate``)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ class StorageError(Exception):
 
 
 class StorageUnavailable(StorageError):
-    """The database cannot be written right now (locked, read-only, disk full). Retry later."""
+    """The database cannot be written right now (locked, read-only, disk full, server gone).
+    Retry later."""
 
 
 class SchemaTooNew(StorageError):
