@@ -65,12 +65,13 @@ def build(conn: sqlite3.Connection, secret: str) -> web.Application:
         except signing.SignatureError as exc:
             return web.Response(status=401, text=exc.reason)
         future = asyncio.get_running_loop().create_future()
-        # In storage.messages' column order: the arrival fields, then headers and body.
-        pending.append(((request.match_info["name"], time.time(), request.remote,
-                         request.method, request.raw_path, len(body), envelope["guid"],
-                         envelope["eventCategory"], envelope["eventType"], None, True, None,
-                         None, True, 200, None, None, headers_json(tuple(request.headers.items())),
-                         body), future))
+        # In storage.messages' column order: the arrival fields, headers and body, then endpoint
+        # and event guid again for the duplicate count.
+        name, guid = request.match_info["name"], envelope["guid"]
+        pending.append(((name, time.time(), request.remote, request.method, request.raw_path,
+                         len(body), guid, envelope["eventCategory"], envelope["eventType"], None,
+                         1, None, None, 1, 200, None, None,
+                         headers_json(tuple(request.headers.items())), body, name, guid), future))
         wake.set()
         row_id, duplicates = await future
         return web.Response(body=orjson.dumps({"stored": True, "id": row_id,
