@@ -37,9 +37,6 @@ from storage.notifications import NewNotification
 from storage.subscriptions import SubscriptionRecord, TransitionRecord
 
 log = structlog.get_logger("hooksim.dispatcher")
-# The stdlib logger structlog writes through (hooksim.logs): asked once per batch whether the
-# per-attempt debug lines are wanted, so they cost nothing at the default level.
-_stdlib_log = logging.getLogger("hooksim.dispatcher")
 
 # Composes the email a back-off transition causes, or None (e.g. RESUMED: no email). Plain and
 # synchronous: it runs inside the batch that records the transition, which writes its result
@@ -358,7 +355,8 @@ class DeliveryEngine:
     def _log_recorded(results: list[_Result], statuses: list[str]) -> None:
         """One info line per committed batch; a line per attempt at debug; one per delivery
         that failed for good (a state change an operator looks for)."""
-        debug = _stdlib_log.isEnabledFor(logging.DEBUG)
+        # Asked once per batch, so the per-attempt lines cost nothing at the default level.
+        debug = log.is_enabled_for(logging.DEBUG)
         for result, status in zip(results, statuses):
             if debug:
                 outcome = result.response.outcome

@@ -182,3 +182,28 @@ async def test_a_replay_during_an_attempt_keeps_the_new_series_counters(dispatch
     assert [(a.series, a.number) for a in attempts] == [(1, 1), (2, 1)]   # 1 kept in the history
     assert (replayed.series, replayed.status, replayed.attempts,
             replayed.total_attempts) == (2, "SUCCESS", 1, 2)
+
+
+@pytest.mark.parametrize("level", ["info", "debug"])
+async def test_info_logs_each_recording_batch_debug_adds_each_attempt(
+        dispatcher, target, monkeypatch: pytest.MonkeyPatch, level: str) -> None:
+    import logging
+
+    import structlog
+
+    from dispatcher import engine
+
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(
+        logging.getLevelName(level.upper())))
+    monkeypatch.setattr(engine, "log", structlog.get_logger("hooksim.dispatcher"))
+    try:
+        await subscribe(dispatcher, target.url)
+        await dispatcher.service.send_events(category="stock", count=3)
+        with structlog.testing.capture_logs() as logs:
+            await dispatcher.run_due()
+    finally:
+        structlog.reset_defaults()
+    recorded = [e for e in logs if e["event"] == "delivery.recorded"]
+    assert sum(e["attempts"] for e in recorded) == 3 and sum(e["success"] for e in recorded) == 3
+    attempts = [e for e in logs if e["event"] == "delivery.attempt"]
+    assert len(attempts) == (3 if level == "debug" else 0)
