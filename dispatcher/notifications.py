@@ -187,7 +187,9 @@ def _message(notification: Notification, sender: str, now: float) -> EmailMessag
 class NotificationSender:
     """Sends the stored PENDING notifications and records each outcome; never raises for SMTP."""
 
-    batch_size = 100
+    # Claimed (leased) at a time: small, so a lease that must outlast the slowest SMTP
+    # conversation of the whole batch stays short when a sender dies holding it.
+    batch_size = 10
 
     def __init__(
         self,
@@ -202,9 +204,14 @@ class NotificationSender:
         self._wall = wall
         self._log = _log if log is None else log
         self._wake = asyncio.Event()
-        self._lock = asyncio.Lock()  # one round at a time, so no email is sent twice
+        self._lock = asyncio.Lock()  # one round at a time in this process
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+
+    @property
+    def lease_seconds(self) -> float:
+        """How long a claimed batch is this sender's: every send in it may take the timeout."""
+        return self.batch_size * (self.settings.timeout + 1.0)
 
     def wake(self) -> None:
         """Send now: call after committing a transaction that recorded a notification."""
@@ -213,15 +220,18 @@ class NotificationSender:
     async def send_pending(self) -> int:
         """One round: send every PENDING notification, oldest first. Returns how many were sent.
 
-        A failure is recorded on the notification (``last_error``, ``attempts``). If the SMTP
-        server itself is unreachable or refuses to talk, the round ends there: the rest stay
-        PENDING untouched for the next round. Storage errors propagate.
+        Notifications are claimed (leased) a batch at a time, so senders in other processes
+        sharing the database never send the same one; one whose sender dies goes out when its
+        lease runs out. A failure is recorded on the notification (``last_error``,
+        ``attempts``). If the SMTP server itself is unreachable or refuses to talk, the round
+        ends there: the rest of the batch is released, PENDING, for the next round. Storage
+        errors propagate.
         """
         async with self._lock:
             sent = 0
             after = 0
-            while batch := await self.store.pending(self.batch_size, after=after):
-                for notification in batch:
+            while batch := await self._claim(after):
+                for index, notification in enumerate(batch):
                     if not self.settings.enabled:
                         await self.store.mark_disabled(notification.id)
                         self._log.info("notification.disabled", **_fields(notification))
@@ -241,9 +251,15 @@ class NotificationSender:
                         given_up=recorded.status is NotificationStatus.FAILED,
                     )
                     if failure.server:
+                        await self.store.release([n.id for n in batch[index + 1:]])
                         return sent
                 after = batch[-1].id
             return sent
+
+    async def _claim(self, after: int) -> tuple[Notification, ...]:
+        now = self._wall()
+        return await self.store.claim(self.batch_size, now=now,
+                                      lease_until=now + self.lease_seconds, after=after)
 
     async def _send(self, notification: Notification) -> _Failure | None:
         if not notification.recipient:

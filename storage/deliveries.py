@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from storage.errors import NotFound
 from storage.notifications import NewNotification, insert_notification_in_batch
-from storage.query import keyset_page, where
+from storage.query import keyset_page, skip_locked, where
 from storage.subscriptions import (
     SubscriptionRecord,
     TransitionRecord,
@@ -156,7 +156,6 @@ _NEXT_DUE = (
 # claim has locked (and is leasing right now) instead of waiting for them, so concurrent claims
 # get disjoint sets; once that claim commits, its lease (claimed_until) keeps them out. SQLite
 # has one writer: nothing to skip.
-_SKIP_LOCKED = {"sqlite": "", "postgresql": " FOR UPDATE OF d SKIP LOCKED"}
 
 
 class DispatchBatch:
@@ -203,7 +202,7 @@ class DispatchBatch:
         rows = [DeliveryRecord(*row) for row in self._conn.execute(
             _DELIVERY_TUPLE_SELECT + "WHERE d.status = 'PENDING' AND d.next_attempt_at <= ? "
             "AND (d.claimed_until IS NULL OR d.claimed_until < ?) "
-            "ORDER BY d.next_attempt_at, d.id LIMIT ?" + _SKIP_LOCKED[self._backend],
+            "ORDER BY d.next_attempt_at, d.id LIMIT ?" + skip_locked(self._backend, "d"),
             (now, now, limit),
         ).fetchall()]
         self._conn.executemany("UPDATE delivery SET claimed_until = ? WHERE id = ?",

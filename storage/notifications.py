@@ -14,19 +14,23 @@ while SMTP was switched off; never sent).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from storage.errors import Conflict, NotFound
-from storage.query import keyset_page, where
+from storage.query import keyset_page, skip_locked, where
 from storage.schema import Schema
 from storage.sqlite import translate
 
 if TYPE_CHECKING:
     from storage.backends import AnyDatabase, BatchConnection
+
+# v2: a sender leases the notifications it is about to send, so several dispatcher processes
+# never mail the same one twice; a sender that dies releases them when the lease runs out.
+_V2_LEASE = "ALTER TABLE notification ADD COLUMN claimed_until {time};"
 
 NOTIFICATIONS_SCHEMA = Schema(
     "notifications",
@@ -54,6 +58,7 @@ NOTIFICATIONS_SCHEMA = Schema(
         CREATE INDEX notification_by_subscription ON notification (subscription_guid, created_at, id);
         CREATE INDEX notification_pending ON notification (id) WHERE status = 'PENDING';
         """,
+        _V2_LEASE.format(time="REAL"),
     ),
     postgresql=(
         """
@@ -79,6 +84,7 @@ NOTIFICATIONS_SCHEMA = Schema(
         CREATE INDEX notification_by_subscription ON notification (subscription_guid, created_at, id);
         CREATE INDEX notification_pending ON notification (id) WHERE status = 'PENDING';
         """,
+        _V2_LEASE.format(time="DOUBLE PRECISION"),
     ),
 )
 
@@ -124,6 +130,7 @@ class Notification(NewNotification):
     last_error: str | None = None
     last_attempt_at: float | None = None
     sent_at: float | None = None
+    claimed_until: float | None = None   # a sender's lease while it sends (epoch seconds)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -213,9 +220,38 @@ class NotificationStore:
             "WHERE status = 'PENDING' AND id > ? ORDER BY id LIMIT ?", (after, limit)
         )
 
+    async def claim(self, limit: int, *, now: float, lease_until: float,
+                    after: int = 0) -> tuple[Notification, ...]:
+        """Lease up to ``limit`` PENDING notifications with an id above ``after`` that no other
+        sender holds (no lease, or one that ran out before ``now``), oldest first, until
+        ``lease_until``. Concurrent claimers get disjoint sets; settling one ends its lease."""
+        backend = self.db.backend
+
+        def lease(conn: BatchConnection) -> list[Any]:
+            rows = conn.execute(
+                "SELECT * FROM notification WHERE status = 'PENDING' AND id > ? "
+                "AND (claimed_until IS NULL OR claimed_until < ?) ORDER BY id LIMIT ?"
+                + skip_locked(backend), (after, now, limit)).fetchall()
+            conn.executemany("UPDATE notification SET claimed_until = ? WHERE id = ?",
+                             [(lease_until, row["id"]) for row in rows])
+            return rows
+
+        rows = await self.db.write_batch(lease)
+        return tuple(Notification(**{**dict(row), "claimed_until": lease_until}) for row in rows)
+
+    async def release(self, ids: Sequence[int]) -> None:
+        """End the lease of notifications a sender claimed but did not get to (still PENDING),
+        so the next round takes them at once instead of when the lease runs out."""
+        async with self.db.write() as conn:
+            with _translated():
+                for id_ in ids:
+                    await conn.execute("UPDATE notification SET claimed_until = NULL "
+                                       "WHERE id = ? AND status = 'PENDING'", (id_,))
+
     async def mark_sent(self, id_: int, at: float) -> Notification:
         return await self._update(
-            id_, "status = 'SENT', attempts = attempts + 1, last_attempt_at = ?, sent_at = ?", (at, at)
+            id_, "status = 'SENT', attempts = attempts + 1, last_attempt_at = ?, sent_at = ?, "
+            "claimed_until = NULL", (at, at)
         )
 
     async def mark_failed(self, id_: int, at: float, error: str, *, permanent: bool = False) -> Notification:
@@ -223,14 +259,14 @@ class NotificationStore:
         or a ``permanent`` one (e.g. the recipient was refused), make it FAILED for good."""
         return await self._update(
             id_,
-            "attempts = attempts + 1, last_error = ?, last_attempt_at = ?, "
+            "attempts = attempts + 1, last_error = ?, last_attempt_at = ?, claimed_until = NULL, "
             "status = CASE WHEN ? OR attempts + 1 >= ? THEN 'FAILED' ELSE 'PENDING' END",
             (error, at, permanent, self.max_attempts),
         )
 
     async def mark_disabled(self, id_: int) -> Notification:
         """SMTP is switched off: keep the notification in the log, never send it."""
-        return await self._update(id_, "status = 'DISABLED'", ())
+        return await self._update(id_, "status = 'DISABLED', claimed_until = NULL", ())
 
     async def list(
         self,

@@ -29,3 +29,12 @@ def keyset_page(rows: Sequence[T], limit: int,
     next page, or None when there is no more."""
     items = list(rows[:limit])
     return items, (key(items[-1]) if len(rows) > limit and items else None)
+
+
+def skip_locked(backend: str, of: str | None = None) -> str:
+    """The clause that lets concurrent claimers pass over each other's rows: PostgreSQL's
+    ``FOR UPDATE [OF alias] SKIP LOCKED``; nothing on SQLite, whose single writer serialises
+    claims anyway."""
+    if backend != "postgresql":
+        return ""
+    return f" FOR UPDATE{f' OF {of}' if of else ''} SKIP LOCKED"

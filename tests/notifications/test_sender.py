@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
@@ -187,11 +188,11 @@ class FlakyStore(NotificationStore):
 
     failures = 1
 
-    async def pending(self, limit: int = 100, *, after: int = 0) -> tuple[Notification, ...]:
+    async def claim(self, limit: int, **kwargs: Any) -> tuple[Notification, ...]:
         if self.failures:
             self.failures -= 1
             raise StorageUnavailable("database unavailable: database is locked")
-        return await super().pending(limit, after=after)
+        return await super().claim(limit, **kwargs)
 
 
 async def test_the_run_loop_outlives_a_storage_outage(
@@ -221,3 +222,39 @@ async def test_stop_cancels_cleanly_whatever_the_loop_is_doing(
     await sender.stop()
     await sender.stop()
     assert not sender.running
+
+
+async def test_senders_in_two_processes_never_mail_the_same_notification(
+    db: Database, storage_settings: Any, smtp: SmtpServer, smtp_settings: SmtpSettings
+) -> None:
+    # Two senders on two database handles (as two dispatcher processes would have), working
+    # at once: each claims its own batches, so every notification goes out exactly once.
+    from storage.backends import open_storage
+
+    other_db = await open_storage(storage_settings)
+    try:
+        first, second = NotificationStore(db), NotificationStore(other_db)
+        for n in range(25):
+            await first.add(paused(Subscription(name=f"Sub {n}")))
+        counts = await asyncio.gather(sender_for(first, smtp_settings).send_pending(),
+                                      sender_for(second, smtp_settings).send_pending())
+    finally:
+        await other_db.close()
+    assert sum(counts) == 25 and all(counts)   # both took part
+    subjects = [mail.message["Subject"] for mail in smtp.received]
+    assert len(subjects) == len(set(subjects)) == 25
+    assert await statuses(first) == [SENT] * 25
+
+
+async def test_a_round_cut_short_by_the_server_releases_the_rest_of_its_batch(
+    store: NotificationStore, smtp_settings: SmtpSettings
+) -> None:
+    for n in range(3):
+        await store.add(paused(Subscription(name=f"Sub {n}")))
+    down = replace(smtp_settings, port=free_port())   # connection refused: a server failure
+    assert await sender_for(store, down).send_pending() == 0
+    notifications = [await store.get(i) for i in (1, 2, 3)]
+    assert [n.attempts for n in notifications] == [1, 0, 0]
+    assert [n.claimed_until for n in notifications] == [None, None, None]
+    # So the next round takes all three at once, not when a lease runs out.
+    assert len(await store.claim(10, now=WALL, lease_until=WALL + 60)) == 3

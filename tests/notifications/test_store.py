@@ -121,3 +121,21 @@ async def test_cursor_pagination_visits_each_once_even_on_equal_times(store: Not
         cursor = page.next_cursor
     assert [n.id for n in seen] == [n.id for n in sorted(added, key=lambda n: (-n.created_at, -n.id))]
     assert len(seen) == 5
+
+
+async def test_claims_lease_disjoint_batches_until_settled_or_expired(
+    store: NotificationStore,
+) -> None:
+    ids = [(await store.add(paused(at=AT + n))).id for n in range(4)]
+    first = await store.claim(2, now=AT, lease_until=AT + 60)
+    assert [n.id for n in first] == ids[:2] and {n.claimed_until for n in first} == {AT + 60}
+    second = await store.claim(10, now=AT + 1, lease_until=AT + 61)
+    assert [n.id for n in second] == ids[2:]          # what another sender holds is skipped
+    assert await store.claim(10, now=AT + 2, lease_until=AT + 62) == ()
+    await store.mark_sent(ids[0], AT + 3)               # settled: gone for good
+    await store.mark_failed(ids[2], AT + 3, "451 try later")   # retried: lease ended at once
+    assert [n.id for n in await store.claim(10, now=AT + 4, lease_until=AT + 64)] == [ids[2]]
+    # A sender that died: its lease on ids[1] runs out, and another takes it.
+    assert [n.id for n in await store.claim(10, now=AT + 61, lease_until=AT + 121)] == [ids[1]]
+    assert [n.id for n in await store.claim(10, now=AT + 65, lease_until=AT + 125,
+                                            after=ids[1])] == [ids[2], ids[3]]
