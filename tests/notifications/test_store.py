@@ -139,3 +139,24 @@ async def test_claims_lease_disjoint_batches_until_settled_or_expired(
     assert [n.id for n in await store.claim(10, now=AT + 61, lease_until=AT + 121)] == [ids[1]]
     assert [n.id for n in await store.claim(10, now=AT + 65, lease_until=AT + 125,
                                             after=ids[1])] == [ids[2], ids[3]]
+
+
+async def test_an_empty_outbox_is_claimed_without_a_write(tmp_path) -> None:
+    # Senders poll every round: with nothing to send they must not take the write lock (on
+    # SQLite another writer holding it would make every idle round fail, and cost an fsync).
+    import sqlite3
+
+    from storage import open_database
+
+    db = await open_database(tmp_path / "outbox.db")
+    store = NotificationStore(db)
+    other = sqlite3.connect(tmp_path / "outbox.db", timeout=0, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")   # another process is writing
+        assert await store.claim(10, now=AT, lease_until=AT + 60) == ()
+        other.execute("ROLLBACK")
+        await store.add(paused())
+        assert len(await store.claim(10, now=AT, lease_until=AT + 60)) == 1
+    finally:
+        other.close()
+        await db.close()
