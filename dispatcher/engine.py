@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import logging
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -31,7 +31,6 @@ from dispatcher.http import HttpSender, Response
 from dispatcher.policy import (DeliveryStatus, RetryAfter, RetrySchedule, decide, schedule_for,
                                status_after)
 from dispatcher.settings import DispatcherSettings
-from storage import NotFound
 from storage.deliveries import AttemptRecord, DeliveryRecord, DeliveryStore, DispatchBatch
 from storage.notifications import NewNotification
 from storage.subscriptions import SubscriptionRecord, TransitionRecord
@@ -117,23 +116,35 @@ class _BackoffStates:
     """Subscriptions' back-off states read once per batch and written back at its end.
 
     Runs on the database thread inside the batch: transitions, and the notifications
-    ``notify`` composes for them, are written in the same transaction.
+    ``notify`` composes for them, are written in the same transaction. The store locks what it
+    reads until the batch ends (on a database several dispatchers share), so a state read here
+    stays the latest while this batch decides on it.
     """
 
     def __init__(self, batch: DispatchBatch, rules: BackoffRules, notify: Notify | None,
                  committed: _Committed):
         self._batch, self._rules, self._notify, self._committed = batch, rules, notify, committed
         self._states: dict[str, tuple[SubscriptionRecord, BackoffState]] = {}
+        self._gone: set[str] = set()   # deleted while their deliveries were in flight
         self._changed: set[str] = set()
 
+    def load(self, guids: Iterable[str]) -> None:
+        """Read these subscriptions together: a set known up front is locked in one
+        statement, in one order every batch shares (no deadlock between two such sets)."""
+        wanted = {g for g in guids if g not in self._states and g not in self._gone}
+        records = self._batch.subscriptions(wanted)
+        for guid in wanted:
+            record = records.get(guid)
+            if record is None:
+                self._gone.add(guid)
+            else:
+                self._states[guid] = (record, BackoffState.from_json(dict(record.backoff)))
+
     def get(self, guid: str) -> BackoffState | None:
-        if guid not in self._states:
-            try:
-                record = self._batch.subscription(guid)
-            except NotFound:   # deleted while its delivery was in flight
-                return None
-            self._states[guid] = (record, BackoffState.from_json(dict(record.backoff)))
-        return self._states[guid][1]
+        if guid not in self._states and guid not in self._gone:
+            self.load((guid,))
+        entry = self._states.get(guid)
+        return None if entry is None else entry[1]
 
     def put(self, guid: str, state: BackoffState, transitions: list[Transition]) -> None:
         record, old = self._states[guid]
@@ -252,7 +263,9 @@ class DeliveryEngine:
             if state is not None:
                 states.put(record.guid, *advance(state, self._rules, now))
         if free > 0:
-            for delivery in batch.claim_due(now, free, now + self.lease_seconds):
+            claimed = batch.claim_due(now, free, now + self.lease_seconds)
+            states.load(d.subscription_guid for d in claimed)
+            for delivery in claimed:
                 state = states.get(delivery.subscription_guid)
                 if state is not None and may_send(state, self._rules, now):
                     committed.to_send.append(delivery)
@@ -331,6 +344,7 @@ class DeliveryEngine:
         claim for the ``free`` slots, in the same transaction."""
         committed = _Committed()
         states = _BackoffStates(batch, self._rules, self._notify, committed)
+        states.load(result.delivery.subscription_guid for result in results)
         recorded = []
         for result in results:
             delivery, outcome, at = result.delivery, result.response.outcome, result.finished_at

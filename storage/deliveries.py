@@ -8,25 +8,25 @@ is decided by the dispatcher; :class:`DispatchBatch` only reads and writes what 
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
-
-import aiosqlite
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from storage.errors import NotFound
 from storage.notifications import NewNotification, insert_notification_in_batch
 from storage.query import keyset_page, where
-from storage.sqlite import Database
 from storage.subscriptions import (
     SubscriptionRecord,
     TransitionRecord,
     add_transition,
     paused_until_before,
     read_subscription,
+    read_subscriptions,
     save_backoff,
 )
+
+if TYPE_CHECKING:
+    from storage.backends import AnyDatabase, AnyRow, BatchConnection
 
 T = TypeVar("T")
 
@@ -120,7 +120,7 @@ FROM delivery d JOIN event e ON e.guid = d.event_guid JOIN subscription s ON s.g
 """
 
 
-def _delivery(row: aiosqlite.Row) -> DeliveryRecord:
+def _delivery(row: AnyRow) -> DeliveryRecord:
     return DeliveryRecord(
         id=row["id"], webhook_guid=row["webhook_guid"], subscription_guid=row["subscription_guid"],
         event_guid=row["event_guid"], category=row["category"], event_type=row["event_type"],
@@ -133,7 +133,7 @@ def _delivery(row: aiosqlite.Row) -> DeliveryRecord:
     )
 
 
-def _attempt(row: aiosqlite.Row) -> AttemptRecord:
+def _attempt(row: AnyRow) -> AttemptRecord:
     return AttemptRecord(row["series"], row["number"], row["started_at"], row["outcome"],
                          row["status_code"], row["latency_ms"], row["detail"],
                          row["response_excerpt"])
@@ -143,23 +143,44 @@ def _attempt(row: aiosqlite.Row) -> AttemptRecord:
 # (delivery id, the attempt, the delivery's new status, its next attempt time, recorded at).
 RecordedAttempt = tuple[int, AttemptRecord, str, "float | None", float]
 
+# When a pending delivery is next due: its next attempt, or its lease's end if later.
+# SQLite's two-argument max() is NULL if either is; PostgreSQL's greatest() ignores NULLs.
+_DUE_OR_LEASED = {"sqlite": "coalesce(max(next_attempt_at, claimed_until), next_attempt_at)",
+                  "postgresql": "greatest(next_attempt_at, claimed_until)"}
 _NEXT_DUE = (
-    "SELECT min(t) FROM (SELECT min(coalesce(max(next_attempt_at, claimed_until), "
-    "next_attempt_at)) AS t FROM delivery WHERE status = 'PENDING' "
-    "UNION ALL SELECT min(paused_until) FROM subscription WHERE status = 'PAUSED')"
+    "SELECT min(t) FROM (SELECT min({due}) AS t FROM delivery WHERE status = 'PENDING' "
+    "UNION ALL SELECT min(paused_until) FROM subscription WHERE status = 'PAUSED') AS due"
 )
+
+# Several dispatchers share a PostgreSQL database: each claim skips the deliveries another
+# claim has locked (and is leasing right now) instead of waiting for them, so concurrent claims
+# get disjoint sets; once that claim commits, its lease (claimed_until) keeps them out. SQLite
+# has one writer: nothing to skip.
+_SKIP_LOCKED = {"sqlite": "", "postgresql": " FOR UPDATE OF d SKIP LOCKED"}
 
 
 class DispatchBatch:
     """The dispatcher's reads and writes inside one transaction. It runs whole on the database
     thread (:meth:`DeliveryStore.batch`), so each call is a plain synchronous statement on the
-    sqlite3 connection: a batch of any size costs one hand-over, and commits or rolls back whole."""
+    connection: a batch of any size costs one hand-over, and commits or rolls back whole.
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    On PostgreSQL every subscription a batch reads is locked until it ends (the back-off state
+    is shared by every dispatcher), and the body may run again after a deadlock: it must not
+    have effects outside the transaction.
+    """
+
+    def __init__(self, conn: BatchConnection, backend: str) -> None:
         self._conn = conn
+        self._backend = backend
 
     def subscription(self, guid: str) -> SubscriptionRecord:
-        return read_subscription(self._conn, guid)
+        """One subscription, locked on PostgreSQL until the batch ends."""
+        return read_subscription(self._conn, self._backend, guid)
+
+    def subscriptions(self, guids: Iterable[str]) -> dict[str, SubscriptionRecord]:
+        """Those of ``guids`` that exist, locked on PostgreSQL in guid order: lock a set known up
+        front with this, before any one of them."""
+        return read_subscriptions(self._conn, self._backend, guids)
 
     def save_backoff(self, guid: str, status: str, backoff: Mapping[str, Any],
                      paused_until: float | None, at: float) -> None:
@@ -174,18 +195,17 @@ class DispatchBatch:
 
     def paused_until_before(self, now: float) -> list[SubscriptionRecord]:
         """Paused subscriptions whose pause has run out by ``now``."""
-        return paused_until_before(self._conn, now)
+        return paused_until_before(self._conn, self._backend, now)
 
     def claim_due(self, now: float, limit: int, lease_until: float) -> list[DeliveryRecord]:
         """Pending deliveries due by ``now`` and not in flight, oldest due first; leased."""
-        cursor = self._conn.cursor()
-        cursor.row_factory = None   # tuples, in DeliveryRecord's order
-        rows = [DeliveryRecord(*row) for row in cursor.execute(
+        # Rows in DeliveryRecord's field order: positional records (no per-column lookups).
+        rows = [DeliveryRecord(*row) for row in self._conn.execute(
             _DELIVERY_TUPLE_SELECT + "WHERE d.status = 'PENDING' AND d.next_attempt_at <= ? "
             "AND (d.claimed_until IS NULL OR d.claimed_until < ?) "
-            "ORDER BY d.next_attempt_at, d.id LIMIT ?",
+            "ORDER BY d.next_attempt_at, d.id LIMIT ?" + _SKIP_LOCKED[self._backend],
             (now, now, limit),
-        )]
+        ).fetchall()]
         self._conn.executemany("UPDATE delivery SET claimed_until = ? WHERE id = ?",
                                [(lease_until, row.id) for row in rows])
         return rows
@@ -203,27 +223,32 @@ class DispatchBatch:
         results = list(results)
         self._conn.executemany(
             "INSERT INTO attempt (delivery_id, series, number, started_at, outcome, status_code, "
-            "latency_ms, detail, response_excerpt) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? "
+            # The CAST types a NULL status code (PostgreSQL reads an untyped NULL as text here).
+            "latency_ms, detail, response_excerpt) SELECT ?, ?, ?, ?, ?, CAST(? AS INTEGER), ?, "
+            "?, ? "
             "WHERE EXISTS (SELECT 1 FROM delivery WHERE id = ?)",
             [(delivery_id, a.series, a.number, a.started_at, a.outcome, a.status_code,
               a.latency_ms, a.detail, a.response_excerpt, delivery_id)
              for delivery_id, a, _, _, _ in results],
         )
-        # One row write per attempt; ?1 is the attempt's series, every CASE keeps the row's
-        # own values when a replay started another series meanwhile.
+        # One row write per attempt; every CASE keeps the row's own values when a replay
+        # started another series meanwhile (plain ? placeholders, so the attempt's series is
+        # passed once per CASE: psycopg has no numbered ones).
         self._conn.executemany(
             "UPDATE delivery SET total_attempts = total_attempts + 1, "
-            "first_sent_at = coalesce(first_sent_at, ?2), "
-            "attempts = CASE WHEN series = ?1 THEN ?3 ELSE attempts END, "
-            "last_status_code = CASE WHEN series = ?1 THEN ?4 ELSE last_status_code END, "
-            "last_outcome = CASE WHEN series = ?1 THEN ?5 ELSE last_outcome END, "
-            "status = CASE WHEN series = ?1 THEN ?6 ELSE status END, "
-            "next_attempt_at = CASE WHEN series = ?1 THEN ?7 ELSE next_attempt_at END, "
-            "claimed_until = CASE WHEN series = ?1 THEN NULL ELSE claimed_until END, "
-            "updated_at = CASE WHEN series = ?1 THEN ?8 ELSE updated_at END "
-            "WHERE id = ?9",
-            [(a.series, a.started_at, a.number, a.status_code, a.outcome, status, next_at, at,
-              delivery_id) for delivery_id, a, status, next_at, at in results],
+            "first_sent_at = coalesce(first_sent_at, ?), "
+            "attempts = CASE WHEN series = ? THEN ? ELSE attempts END, "
+            "last_status_code = CASE WHEN series = ? THEN CAST(? AS INTEGER) "
+            "ELSE last_status_code END, "
+            "last_outcome = CASE WHEN series = ? THEN ? ELSE last_outcome END, "
+            "status = CASE WHEN series = ? THEN ? ELSE status END, "
+            "next_attempt_at = CASE WHEN series = ? THEN ? ELSE next_attempt_at END, "
+            "claimed_until = CASE WHEN series = ? THEN NULL ELSE claimed_until END, "
+            "updated_at = CASE WHEN series = ? THEN ? ELSE updated_at END "
+            "WHERE id = ?",
+            [(a.started_at, a.series, a.number, a.series, a.status_code, a.series, a.outcome,
+              a.series, status, a.series, next_at, a.series, a.series, at, delivery_id)
+             for delivery_id, a, status, next_at, at in results],
         )
 
     def set_status(self, delivery_id: int, status: str, next_attempt_at: float | None,
@@ -247,12 +272,12 @@ class DispatchBatch:
         return self._conn.execute(
             "SELECT min(t) FROM (SELECT * FROM (SELECT next_attempt_at AS t FROM delivery "
             "WHERE status = 'PENDING' AND (claimed_until IS NULL OR claimed_until < ?) "
-            "ORDER BY next_attempt_at LIMIT 1) "
-            "UNION ALL SELECT min(paused_until) FROM subscription WHERE status = 'PAUSED')",
+            "ORDER BY next_attempt_at LIMIT 1) AS first_due "
+            "UNION ALL SELECT min(paused_until) FROM subscription WHERE status = 'PAUSED') AS due",
             (now,)).fetchone()[0]
 
 
-def _add_events(conn: sqlite3.Connection,
+def _add_events(conn: BatchConnection,
                 events: Sequence[tuple[EventRecord, Sequence[NewDelivery]]]) -> None:
     conn.executemany(
         "INSERT INTO event (guid, category, event_type, restaurant_guid, timestamp, body, "
@@ -270,13 +295,15 @@ def _add_events(conn: sqlite3.Connection,
 
 
 class DeliveryStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: AnyDatabase) -> None:
         self._db = db
 
     async def batch(self, work: Callable[[DispatchBatch], T]) -> T:
         """Run ``work`` as one write transaction on the database thread (one hand-over): it
-        commits when ``work`` returns and rolls back whole if it raises."""
-        return await self._db.write_batch(lambda conn: work(DispatchBatch(conn)))
+        commits when ``work`` returns and rolls back whole if it raises (on PostgreSQL it may
+        run again after a deadlock or serialization failure)."""
+        backend = self._db.backend
+        return await self._db.write_batch(lambda conn: work(DispatchBatch(conn, backend)))
 
     async def add_events(self, events: Sequence[tuple[EventRecord, Sequence[NewDelivery]]]) -> None:
         """Commit events and their deliveries (each due at once) in one transaction."""
@@ -337,8 +364,11 @@ class DeliveryStore:
     async def release_claims(self) -> int:
         """Forget every lease: at start-up, attempts in flight belonged to a process now dead.
 
-        Only for a database one dispatcher owns (SQLite); shared databases let leases lapse.
+        Only for a database one dispatcher owns (SQLite); on PostgreSQL other dispatchers may
+        hold those leases right now, so nothing is released there: leases lapse by themselves.
         """
+        if self._db.backend == "postgresql":
+            return 0
         async with self._db.write() as conn:
             cursor = await conn.execute(
                 "UPDATE delivery SET claimed_until = NULL WHERE claimed_until IS NOT NULL")
@@ -347,7 +377,8 @@ class DeliveryStore:
     async def next_due_at(self) -> float | None:
         """The earliest time anything needs the dispatcher: a due delivery or a pause ending."""
         async with self._db.read() as conn:
-            async with conn.execute(_NEXT_DUE) as cur:
+            async with conn.execute(
+                    _NEXT_DUE.format(due=_DUE_OR_LEASED[self._db.backend])) as cur:
                 row = await cur.fetchone()
         return row[0]
 

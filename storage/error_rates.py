@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from storage.sqlite import Database
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from storage.backends import AnyDatabase
+
+# The minute an attempt started in, rounded down. SQLite's CAST to INTEGER truncates (the same
+# as floor for times after 1970), PostgreSQL's rounds: floor() there (SQLite's floor() needs a
+# build with its math functions, so it keeps the CAST).
+_MINUTE = {"sqlite": "CAST(a.started_at / 60 AS INTEGER)",
+           "postgresql": "floor(a.started_at / 60)"}
 
 # An error is any attempt without a 2xx answer, as the back-off counts it.
 _PER_MINUTE = """
-SELECT CAST(a.started_at / 60 AS INTEGER) AS minute, count(*) AS errors
+SELECT {minute} AS minute, count(*) AS errors
 FROM attempt a JOIN delivery d ON d.id = a.delivery_id
 WHERE d.subscription_guid = ? AND a.started_at >= ? AND a.started_at < ?
   AND NOT (a.outcome = 'http' AND a.status_code BETWEEN 200 AND 299)
@@ -14,9 +23,10 @@ GROUP BY minute ORDER BY minute
 """
 
 
-async def errors_per_minute(db: Database, subscription_guid: str, start: float,
+async def errors_per_minute(db: AnyDatabase, subscription_guid: str, start: float,
                             end: float) -> dict[int, int]:
     """{minute number since the epoch: failed attempts} for attempts in [start, end)."""
     async with db.read() as conn:
-        async with conn.execute(_PER_MINUTE, (subscription_guid, start, end)) as cur:
+        sql = _PER_MINUTE.format(minute=_MINUTE[db.backend])
+        async with conn.execute(sql, (subscription_guid, start, end)) as cur:
             return {int(minute): int(errors) for minute, errors in await cur.fetchall()}

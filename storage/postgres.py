@@ -22,12 +22,15 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import random
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import psycopg
+import psycopg.errors
 from psycopg.conninfo import conninfo_to_dict
 
 from storage.errors import SchemaTooNew, StorageError, StorageUnavailable
@@ -42,6 +45,11 @@ _TRANSIENT_STATES = {"25006"}
 # Key of the advisory lock that serialises migrations across processes starting together.
 _MIGRATION_LOCK = 0x686F6F6B73696D   # "hooksim"
 _CONNECT_TIMEOUT_SECONDS = 5
+# A batch PostgreSQL rolled back to break a deadlock (40P01) or a serialization failure (40001)
+# runs again this many times in all, after a short random wait, before it is StorageUnavailable:
+# batches lock subscriptions other dispatchers lock too, and the two orders can cross.
+_BATCH_TRIES = 5
+_RETRY_WAIT_SECONDS = 0.01
 
 
 def translate(exc: psycopg.Error) -> StorageError:
@@ -209,13 +217,21 @@ def _commit(conn: psycopg.Connection[Row]) -> None:
 
 
 def _transaction(conn: psycopg.Connection[Row], work: Callable[[SyncConnection], T]) -> T:
-    try:
-        result = work(SyncConnection(conn))
-        conn.commit()
-    except BaseException:
-        _rollback(conn)
-        raise
-    return result
+    for tries in range(1, _BATCH_TRIES + 1):
+        try:
+            result = work(SyncConnection(conn))
+            conn.commit()
+        except psycopg.errors.TransactionRollback:   # deadlock, serialization failure
+            _rollback(conn)
+            if tries == _BATCH_TRIES:
+                raise
+            time.sleep(random.uniform(0, _RETRY_WAIT_SECONDS * tries))   # apart, not in step
+            continue
+        except BaseException:
+            _rollback(conn)
+            raise
+        return result
+    raise AssertionError("unreachable")
 
 
 class PostgresDatabase:
@@ -244,7 +260,12 @@ class PostgresDatabase:
 
     async def write_batch(self, work: Callable[[SyncConnection], T]) -> T:
         """One write transaction run whole on the writer's thread: ``work(conn)`` gets a
-        :class:`SyncConnection`; commit after it, roll back if it raises."""
+        :class:`SyncConnection`; commit after it, roll back if it raises.
+
+        PostgreSQL may abort it to break a deadlock with another process (or on a serialization
+        failure): then it is rolled back and ``work`` runs again, a few times, before that is
+        StorageUnavailable. So ``work`` must not change anything outside the transaction.
+        """
         async with self._write_lock:
             # Cancelled or not, the thread runs the whole body and commits or rolls back.
             return await self._writer.run(_transaction, work)
@@ -307,8 +328,8 @@ async def open_postgres(
     missing = not_ported(schemas)
     if missing:
         raise StorageError(
-            f"not ported to PostgreSQL yet: {', '.join(missing)} (only `hooksim receive` "
-            'runs on PostgreSQL so far; use storage.backend = "sqlite" for the rest)')
+            f"not ported to PostgreSQL yet: {', '.join(missing)} "
+            '(use storage.backend = "sqlite" for them)')
     try:
         writer = _Worker(_connector(dsn, False, busy_timeout_ms, synchronous), "hooksim-pg-writer")
         reader = _Worker(_connector(dsn, True, busy_timeout_ms, synchronous), "hooksim-pg-reader")

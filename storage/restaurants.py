@@ -9,16 +9,23 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from storage.sqlite import Database
+if TYPE_CHECKING:
+    from storage.backends import AnyDatabase
+
+# The restaurant GUID in a partner event's body, per backend (PostgreSQL: a function of the
+# dispatcher's migration that answers NULL for a body that is not JSON). Ties on created_at (the
+# events of one request) go to the newest row: SQLite's rowid, a column of that name on PG.
+_RESTAURANT = {
+    "sqlite": "json_extract(CAST(body AS TEXT), '$.details.restaurantGuid')",
+    "postgresql": "event_restaurant_guid(body)",
+}
 
 _LATEST = """
 WITH partner AS (
-    SELECT json_extract(CAST(body AS TEXT), '$.details.restaurantGuid') AS restaurant,
-           event_type, body, created_at,
-           ROW_NUMBER() OVER (PARTITION BY json_extract(CAST(body AS TEXT),
-                                                        '$.details.restaurantGuid')
+    SELECT {restaurant} AS restaurant, event_type, body, created_at,
+           ROW_NUMBER() OVER (PARTITION BY {restaurant}
                               ORDER BY created_at DESC, rowid DESC) AS newest
     FROM event WHERE category = 'partner'
 )
@@ -42,7 +49,7 @@ class ConnectedRestaurant:
 
 
 class RestaurantStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: AnyDatabase) -> None:
         self._db = db
 
     async def connected(self, text: str | None = None, start: float | None = None,
@@ -50,7 +57,8 @@ class RestaurantStore:
         """Connected restaurants by name; ``text`` matches name, location, city or GUID
         (case-insensitive), ``start``/``end`` bound when the connection was made."""
         async with self._db.read() as conn:
-            async with conn.execute(_LATEST) as cur:
+            sql = _LATEST.format(restaurant=_RESTAURANT[self._db.backend])
+            async with conn.execute(sql) as cur:
                 rows = await cur.fetchall()
         found = []
         for restaurant, event_type, body, created_at in rows:

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import sqlite3
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
-
-import aiosqlite
+from typing import TYPE_CHECKING, Any
 
 from storage.errors import NotFound
-from storage.sqlite import Database
+
+if TYPE_CHECKING:
+    from storage.backends import AnyDatabase, AnyRow, BatchConnection
 
 
 @dataclass(frozen=True)
@@ -42,7 +41,7 @@ class TransitionRecord:
 _EDITABLE = {"name", "url", "notification_email"}
 
 
-def _subscription(row: aiosqlite.Row) -> SubscriptionRecord:
+def _subscription(row: AnyRow) -> SubscriptionRecord:
     return SubscriptionRecord(
         guid=row["guid"], name=row["name"], event_category=row["event_category"], url=row["url"],
         notification_email=row["notification_email"], secret=row["secret"], status=row["status"],
@@ -51,15 +50,15 @@ def _subscription(row: aiosqlite.Row) -> SubscriptionRecord:
     )
 
 
-def _transition(row: aiosqlite.Row) -> TransitionRecord:
+def _transition(row: AnyRow) -> TransitionRecord:
     return TransitionRecord(row["subscription_guid"], row["kind"], row["at"],
                             row["errors_in_window"], row["pauses_in_window"], row["reason"])
 
 
 # The dispatcher's back-off writes run inside its batches (Database.write_batch), on the
-# database thread, on the plain sqlite3 connection: synchronous, no hand-over per statement.
+# database thread, on the plain connection: synchronous, no hand-over per statement.
 
-def save_backoff(conn: sqlite3.Connection, guid: str, status: str,
+def save_backoff(conn: BatchConnection, guid: str, status: str,
                  backoff: Mapping[str, Any], paused_until: float | None, at: float) -> None:
     """Persist a subscription's back-off state; runs inside the caller's transaction."""
     conn.execute(
@@ -69,7 +68,7 @@ def save_backoff(conn: sqlite3.Connection, guid: str, status: str,
     )
 
 
-def add_transition(conn: sqlite3.Connection, transition: TransitionRecord) -> None:
+def add_transition(conn: BatchConnection, transition: TransitionRecord) -> None:
     """Append to a subscription's back-off history; runs inside the caller's transaction."""
     conn.execute(
         "INSERT INTO backoff_transition (subscription_guid, kind, at, errors_in_window, "
@@ -81,31 +80,55 @@ def add_transition(conn: sqlite3.Connection, transition: TransitionRecord) -> No
 
 _SELECT_ONE = "SELECT * FROM subscription WHERE guid = ?"
 
+# Batches that read a subscription's back-off state may change it: on PostgreSQL they lock the
+# row first (so the state read is the latest, and no other worker changes it until this
+# transaction ends: errors from every worker count in one window, one pause is decided once).
+# NO KEY UPDATE, not UPDATE: inserting deliveries that reference the row (FOR KEY SHARE) goes
+# on meanwhile. SQLite needs none: it has one writer at a time.
+_LOCKED = {"sqlite": "", "postgresql": " FOR NO KEY UPDATE"}
 
-def _found(row: sqlite3.Row | None, guid: str) -> SubscriptionRecord:
+
+def _found(row: AnyRow | None, guid: str) -> SubscriptionRecord:
     if row is None:
         raise NotFound(f"no subscription {guid}")
     return _subscription(row)
 
 
-def read_subscription(conn: sqlite3.Connection, guid: str) -> SubscriptionRecord:
-    """:func:`load_subscription` for a batch on the plain sqlite3 connection."""
-    return _found(conn.execute(_SELECT_ONE, (guid,)).fetchone(), guid)
+def read_subscriptions(conn: BatchConnection, backend: str,
+                       guids: Iterable[str]) -> dict[str, SubscriptionRecord]:
+    """The subscriptions among ``guids`` that exist, for a batch that may change their back-off
+    state: locked on PostgreSQL, in guid order (every batch locks in that order, so two batches
+    locking the same set cannot deadlock)."""
+    ordered = sorted(set(guids))
+    if not ordered:
+        return {}
+    marks = ", ".join("?" * len(ordered))
+    rows = conn.execute(f"SELECT * FROM subscription WHERE guid IN ({marks}) ORDER BY guid"
+                        + _LOCKED[backend], ordered).fetchall()
+    return {row["guid"]: _subscription(row) for row in rows}
 
 
-def paused_until_before(conn: sqlite3.Connection, now: float) -> list[SubscriptionRecord]:
-    """Paused subscriptions whose pause has run out by ``now``."""
+def read_subscription(conn: BatchConnection, backend: str, guid: str) -> SubscriptionRecord:
+    """One subscription for a batch that may change its back-off state (locked on PostgreSQL)."""
+    return _found(conn.execute(_SELECT_ONE + _LOCKED[backend], (guid,)).fetchone(), guid)
+
+
+def paused_until_before(conn: BatchConnection, backend: str,
+                        now: float) -> list[SubscriptionRecord]:
+    """Paused subscriptions whose pause has run out by ``now``, locked on PostgreSQL (a
+    subscription another worker resumed meanwhile is re-checked after the wait, and left out)."""
     return [_subscription(row) for row in conn.execute(
-        "SELECT * FROM subscription WHERE status = 'PAUSED' AND paused_until <= ?", (now,))]
+        "SELECT * FROM subscription WHERE status = 'PAUSED' AND paused_until <= ? ORDER BY guid"
+        + _LOCKED[backend], (now,)).fetchall()]
 
 
-async def load_subscription(conn: aiosqlite.Connection, guid: str) -> SubscriptionRecord:
+async def load_subscription(conn: Any, guid: str) -> SubscriptionRecord:
     async with conn.execute(_SELECT_ONE, (guid,)) as cur:
         return _found(await cur.fetchone(), guid)
 
 
 class SubscriptionStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: AnyDatabase) -> None:
         self._db = db
 
     async def add(self, record: SubscriptionRecord) -> SubscriptionRecord:
@@ -170,7 +193,7 @@ class SubscriptionStore:
         async with self._db.read() as conn:
             async with conn.execute(
                 "SELECT * FROM (SELECT * FROM backoff_transition WHERE subscription_guid = ? "
-                "AND at >= ? ORDER BY at DESC, id DESC LIMIT ?) ORDER BY at, id",
+                "AND at >= ? ORDER BY at DESC, id DESC LIMIT ?) AS newest ORDER BY at, id",
                 (guid, since if since is not None else float("-inf"), limit),
             ) as cur:
                 return [_transition(row) for row in await cur.fetchall()]

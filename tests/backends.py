@@ -69,6 +69,19 @@ def storage_settings_for(backend: str, tmp_path: Path, **options: Any) -> Iterat
         yield StorageSettings(backend="postgresql", dsn=dsn, **options)
 
 
+def postgres_env(settings: StorageSettings) -> dict[str, str]:
+    """The environment that puts a hooksim process on ``settings``' PostgreSQL database."""
+    return {"HOOKSIM_STORAGE_BACKEND": "postgresql", "HOOKSIM_STORAGE_DSN": settings.dsn}
+
+
+def process_storage(settings: StorageSettings) -> tuple[list[str], dict[str, str]]:
+    """The command-line arguments and environment that put a hooksim process on ``settings``'
+    database, on either backend."""
+    if settings.backend == "sqlite":
+        return ["--db", settings.path], {}
+    return [], postgres_env(settings)
+
+
 class SyncConnection:
     """A plain connection to the test's database from outside the app (another process, as far
     as the app can tell), with ``?`` placeholders on both backends."""

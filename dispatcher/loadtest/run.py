@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,8 @@ from dispatcher.loadtest.report import Report, build_report
 from dispatcher.loadtest.scenario import Scenario
 from dispatcher.service import DispatcherService, check_url
 from dispatcher.settings import BackoffSettings, DispatcherSettings
-from storage import open_database
+from storage.backends import open_storage
+from storage.settings import StorageSettings
 from storage.deliveries import DeliveryRecord, DeliveryStore
 from storage.subscriptions import SubscriptionRecord
 
@@ -41,6 +42,7 @@ class LoadOptions:
     concurrency: int = 64
     timeout: float = 2.0          # wall seconds to connect and to read (the platform's 2 s)
     db_path: str | None = None    # None: a temporary file, deleted afterwards
+    storage: StorageSettings | None = None   # another database (e.g. PostgreSQL) instead
 
 
 @dataclass
@@ -85,18 +87,19 @@ async def run_load(options: LoadOptions, *, live: Live | None = None,
     live = live or Live()
     stop = stop or asyncio.Event()
     with contextlib.ExitStack() as cleanup:
-        path = options.db_path or str(Path(cleanup.enter_context(
-            tempfile.TemporaryDirectory(prefix="hooksim-load-"))) / "load.db")
-        return await _run(options, path, live, stop, on_tick)
+        storage = options.storage or StorageSettings(
+            path=options.db_path or str(Path(cleanup.enter_context(
+                tempfile.TemporaryDirectory(prefix="hooksim-load-"))) / "load.db"))
+        return await _run(options, storage, live, stop, on_tick)
 
 
-async def _run(options: LoadOptions, path: str, live: Live, stop: asyncio.Event,
+async def _run(options: LoadOptions, storage: StorageSettings, live: Live, stop: asyncio.Event,
                on_tick: Callable[[Live], None]) -> Report:
     scenario = options.scenario
     settings = dispatcher_settings(options)
     rules = rules_from_settings(BackoffSettings(preset=scenario.preset))   # type: ignore[arg-type]
     clock = ScaledClock(options.time_scale)
-    db = await open_database(path, synchronous="normal")
+    db = await open_storage(replace(storage, synchronous="normal"))
     session = new_session(settings)
 
     async def transition_hook(_tx: Any, _sub: SubscriptionRecord, transition: Transition) -> None:

@@ -1,11 +1,13 @@
-"""A dispatcher wired to real SQLite and real local HTTP targets, on a fake clock."""
+"""A dispatcher wired to a real database (SQLite, then PostgreSQL: the ``storage_settings``
+fixture) and real local HTTP targets, on a fake clock."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field, replace
 
 import pytest
 from aiohttp import web
@@ -17,8 +19,12 @@ from dispatcher.engine import DeliveryEngine
 from dispatcher.http import HttpSender, new_session
 from dispatcher.service import DispatcherService
 from dispatcher.settings import DispatcherSettings
-from storage import Database, open_database
+from storage.backends import open_storage
 from storage.deliveries import DeliveryStore
+from storage.settings import StorageSettings
+
+if TYPE_CHECKING:
+    from storage.backends import AnyDatabase
 
 
 @dataclass
@@ -54,7 +60,7 @@ async def target(aiohttp_server) -> Target:
 
 @dataclass
 class Dispatcher:
-    db: Database
+    db: AnyDatabase
     clock: FakeClock
     service: DispatcherService
     engine: DeliveryEngine
@@ -84,9 +90,9 @@ def backoff_rules() -> BackoffRules:
 
 
 @pytest.fixture
-async def dispatcher(tmp_path: Path, dispatcher_settings: DispatcherSettings,
+async def dispatcher(storage_settings: StorageSettings, dispatcher_settings: DispatcherSettings,
                      backoff_rules: BackoffRules) -> AsyncIterator[Dispatcher]:
-    db = await open_database(tmp_path / "dispatch.db", synchronous="normal")
+    db = await open_storage(replace(storage_settings, synchronous="normal"))
     clock = FakeClock()
     session = new_session(dispatcher_settings)
     hook = notification_hook(backoff_rules)   # as setup_dispatcher wires it

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 from aiohttp import web
@@ -28,9 +27,9 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-async def api(aiohttp_client, tmp_path: Path, clock: FakeClock):
+async def api(aiohttp_client, storage_settings: StorageSettings, clock: FakeClock):
     app = web.Application()
-    setup_database(app, StorageSettings(path=str(tmp_path / "api.db"), synchronous="normal"))
+    setup_database(app, replace(storage_settings, synchronous="normal"))
     setup_dispatcher(app, replace(FAST, enabled=False), BackoffSettings(), SmtpSettings(), clock)
     return await aiohttp_client(app)
 

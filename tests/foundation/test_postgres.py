@@ -87,10 +87,20 @@ async def test_migrations_apply_once_even_when_processes_start_together(
 
 async def test_stores_not_ported_are_refused_before_touching_the_database(
         pg: StorageSettings) -> None:
-    with pytest.raises(StorageError, match="not ported to PostgreSQL yet: dispatcher"):
-        await open_storage(pg, ALL_SCHEMAS)
+    sqlite_only = Schema("gadgets", ("CREATE TABLE gadget (id INTEGER PRIMARY KEY);",))
+    with pytest.raises(StorageError, match="not ported to PostgreSQL yet: gadgets"):
+        await open_storage(pg, (*ALL_SCHEMAS, sqlite_only))
     with connect(pg) as conn:
         assert not conn.table_exists("schema_version")
+
+
+async def test_every_component_is_ported(pg: StorageSettings) -> None:
+    db = await open_storage(pg, ALL_SCHEMAS)
+    await db.close()
+    with connect(pg) as conn:
+        versions = dict(conn.execute("SELECT component, version FROM schema_version").fetchall())
+        assert versions == {schema.component: schema.version for schema in ALL_SCHEMAS}
+        assert conn.table_exists("delivery") and conn.table_exists("notification")
 
 
 def test_a_schema_must_have_as_many_postgresql_migrations_as_sqlite_ones() -> None:

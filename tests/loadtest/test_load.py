@@ -26,9 +26,10 @@ RULES = PRESETS["current"]
 REACTION_WALL = 0.15     # seconds of wall time one engine reaction may take on a busy test host
 
 
-async def test_a_healthy_endpoint_never_pauses(endpoint) -> None:
+async def test_a_healthy_endpoint_never_pauses(endpoint, storage_settings) -> None:
     url = await endpoint(verifying())   # every event arrives signed with the caller's secret
-    report = await run_load(LoadOptions(url, SECRET, Scenario(10, 120), time_scale=200))
+    report = await run_load(LoadOptions(url, SECRET, Scenario(10, 120), time_scale=200,
+                                        storage=storage_settings))
     data = report.data
     assert data["events"] == 1200, data
     assert data["attempts"] == data["successes"] == 1200, json.dumps({k: v for k, v in data.items() if k != "timeline"})

@@ -1,27 +1,32 @@
-"""Fixtures: a real SQLite file, the notification store, a real SMTP server and its settings."""
+"""Fixtures: a real database on each backend, the notification store, a real SMTP server and its settings."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import pytest
 
 from dispatcher.settings import SmtpSettings
-from storage import Database, open_database
+from storage.backends import open_storage
 from storage.notifications import NotificationStore
+from storage.settings import StorageSettings
+
+if TYPE_CHECKING:
+    from storage.backends import AnyDatabase
 from tests.notifications import SmtpServer
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await open_database(tmp_path / "hooksim.db")
+async def db(storage_settings: StorageSettings) -> AsyncIterator[AnyDatabase]:
+    database = await open_storage(storage_settings)
     yield database
     await database.close()
 
 
 @pytest.fixture
-def store(db: Database) -> NotificationStore:
+def store(db: AnyDatabase) -> NotificationStore:
     return NotificationStore(db, max_attempts=3)
 
 

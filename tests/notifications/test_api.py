@@ -5,7 +5,6 @@ from __future__ import annotations
 import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,18 +22,18 @@ Client = TestClient[Any, web.Application]
 OTHER = Subscription(guid="other-guid", name="Menus", event_category="menus")
 
 
-def build_app(tmp_path: Path, smtp: SmtpSettings) -> web.Application:
+def build_app(storage: StorageSettings, smtp: SmtpSettings) -> web.Application:
     app = web.Application()
-    setup_database(app, StorageSettings(path=str(tmp_path / "hooksim.db")))
+    setup_database(app, storage)
     setup_notifications(app, smtp, wall=lambda: AT + 5)
     return app
 
 
 @pytest.fixture
 async def client(
-    tmp_path: Path, aiohttp_client: Callable[[web.Application], Awaitable[Client]]
+    storage_settings: StorageSettings, aiohttp_client: Callable[[web.Application], Awaitable[Client]]
 ) -> Client:
-    return await aiohttp_client(build_app(tmp_path, SmtpSettings(enabled=False)))
+    return await aiohttp_client(build_app(storage_settings, SmtpSettings(enabled=False)))
 
 
 def store_of(client: Client) -> NotificationStore:
@@ -128,9 +127,9 @@ async def test_bad_parameters_are_400(client: Client, query: str, field: str, de
 
 
 async def test_the_sender_runs_with_the_app_and_mails_when_woken(
-    tmp_path: Path, smtp: SmtpServer, smtp_settings: SmtpSettings
+    storage_settings: StorageSettings, smtp: SmtpServer, smtp_settings: SmtpSettings
 ) -> None:
-    app = build_app(tmp_path, replace(smtp_settings, retry_interval=3600.0))
+    app = build_app(storage_settings, replace(smtp_settings, retry_interval=3600.0))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         async with TestClient(TestServer(app)) as client:

@@ -12,12 +12,18 @@ from aiohttp.test_utils import TestClient
 from hooksim.app import build_app
 from hooksim.auth import CREDENTIALS_PATH, CSRF_HEADER, SESSION_COOKIE, csrf_token
 from hooksim.config import load_settings
+from storage.settings import StorageSettings
+from tests.backends import postgres_env
 
 
 @pytest.fixture
-async def client(aiohttp_client: Any, tmp_path: Path) -> TestClient:
+async def client(aiohttp_client: Any, tmp_path: Path,
+                 storage_settings: StorageSettings) -> TestClient:
+    """The portal on each storage backend."""
+    storage = ({"HOOKSIM_STORAGE_PATH": storage_settings.path}
+               if storage_settings.backend == "sqlite" else postgres_env(storage_settings))
     settings = load_settings(None, environ={
-        "HOOKSIM_STORAGE_PATH": str(tmp_path / "hooksim.db"),
+        **storage,
         "HOOKSIM_AUTH_CREDENTIALS_FILE": str(tmp_path / "credentials.json"),
         "HOOKSIM_DEMO_ENABLED": "false"})
     return await aiohttp_client(build_app(settings))
