@@ -193,9 +193,10 @@ class DispatchBatch:
         """Queue an email in this transaction: it exists exactly if the transition does."""
         return insert_notification_in_batch(self._conn, notification)
 
-    def paused_until_before(self, now: float) -> list[SubscriptionRecord]:
-        """Paused subscriptions whose pause has run out by ``now``."""
-        return paused_until_before(self._conn, self._backend, now)
+    def paused_until_before(self, now: float, *, lock: bool = True) -> list[SubscriptionRecord]:
+        """Paused subscriptions whose pause has run out by ``now``; ``lock=False`` only reads
+        them, for a batch that locks them with others through :meth:`subscriptions`."""
+        return paused_until_before(self._conn, self._backend, now, lock=lock)
 
     def claim_due(self, now: float, limit: int, lease_until: float) -> list[DeliveryRecord]:
         """Pending deliveries due by ``now`` and not in flight, oldest due first; leased."""
