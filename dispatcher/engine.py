@@ -256,15 +256,18 @@ class DeliveryEngine:
         pauses that ran out, lease due deliveries for the ``free`` slots; those whose
         subscription may not send now become NOT_SENT.
 
-        Every subscription the batch may change is locked in one statement, before any is
-        read (on PostgreSQL; the leased deliveries come first, but SKIP LOCKED never waits).
+        On PostgreSQL locks are taken in one order by every batch, so two dispatchers'
+        batches cannot deadlock: the recorded deliveries (id order), the claimed ones (SKIP
+        LOCKED: never waits), then every subscription the batch may change, in one statement.
         Locking the results', the ending pauses' and the claimed deliveries' subscriptions
-        statement by statement let two dispatchers' batches cross (one holding A and waiting
-        for B, the other the reverse): deadlocks that, retried and retried under load, failed
-        recordings, and attempts already sent were sent again after their lease.
+        statement by statement, or subscriptions before deliveries, let batches cross (one
+        holding A and waiting for B, the other the reverse): deadlocks that, retried and
+        retried under load, failed recordings, and attempts already sent were sent again
+        after their lease.
         """
         committed = _Committed()
         states = _BackoffStates(batch, self._rules, self._notify, committed)
+        batch.lock_deliveries(r.delivery.id for r in results or ())
         ending = batch.paused_until_before(now, lock=False)
         claimed = batch.claim_due(now, free, now + self.lease_seconds) if free > 0 else []
         states.load([*(r.delivery.subscription_guid for r in results or ()),

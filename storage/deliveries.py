@@ -177,6 +177,20 @@ class DispatchBatch:
         """One subscription, locked on PostgreSQL until the batch ends."""
         return read_subscription(self._conn, self._backend, guid)
 
+    def lock_deliveries(self, ids: Iterable[int]) -> None:
+        """Lock these deliveries (the attempts a batch records) in id order, on PostgreSQL.
+
+        Batches lock deliveries before subscriptions, always: a claim that read a delivery just
+        before another dispatcher leased it still holds its row lock to the end of its
+        transaction, so a recording batch that took its subscriptions first and then waited
+        for that row deadlocked with the claim waiting for the subscriptions.
+        """
+        ordered = sorted(set(ids))
+        if self._backend == "postgresql" and ordered:
+            marks = ", ".join("?" * len(ordered))
+            self._conn.execute(f"SELECT id FROM delivery WHERE id IN ({marks}) ORDER BY id "
+                               "FOR NO KEY UPDATE", ordered).fetchall()
+
     def subscriptions(self, guids: Iterable[str]) -> dict[str, SubscriptionRecord]:
         """Those of ``guids`` that exist, locked on PostgreSQL in guid order: lock a set known up
         front with this, before any one of them."""
