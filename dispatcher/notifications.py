@@ -184,6 +184,10 @@ def _message(notification: Notification, sender: str, now: float) -> EmailMessag
     return message
 
 
+# Wall seconds before a sender that found another process's round at work tries again.
+_BUSY_RETRY = 1.0
+
+
 class NotificationSender:
     """Sends the stored PENDING notifications and records each outcome; never raises for SMTP."""
 
@@ -205,6 +209,7 @@ class NotificationSender:
         self._lock = asyncio.Lock()  # one round at a time, so no email is sent twice
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self.busy = False   # the last round found another process's sender at work
 
     def wake(self) -> None:
         """Send now: call after committing a transaction that recorded a notification."""
@@ -215,9 +220,14 @@ class NotificationSender:
 
         A failure is recorded on the notification (``last_error``, ``attempts``). If the SMTP
         server itself is unreachable or refuses to talk, the round ends there: the rest stay
-        PENDING untouched for the next round. Storage errors propagate.
+        PENDING untouched for the next round. Storage errors propagate. While another
+        process's sender runs a round on the same database this one sends nothing
+        (:attr:`busy`; :meth:`run` tries again soon).
         """
-        async with self._lock:
+        async with self._lock, self.store.sending() as mine:
+            self.busy = not mine
+            if not mine:
+                return 0
             sent = 0
             after = 0
             while batch := await self.store.pending(self.batch_size, after=after):
@@ -286,8 +296,10 @@ class NotificationSender:
             if self._stopping:
                 return
             # asyncio.timeout, not wait_for: 3.11's wait_for can leave a cancelled caller hanging.
+            # Soon again when another process had the outbox: what this one queued since may
+            # have come after that process's round read the outbox.
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(interval):
+                async with asyncio.timeout(min(interval, _BUSY_RETRY) if self.busy else interval):
                     await wake.wait()
 
     def start(self) -> None:

@@ -14,8 +14,8 @@ while SMTP was switched off; never sent).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -183,6 +183,10 @@ def insert_notification_in_batch(conn: BatchConnection, notification: NewNotific
     return int(conn.execute(_INSERT, _values(notification)).fetchall()[0][0])
 
 
+# The advisory lock a notification round holds on PostgreSQL (NotificationStore.sending).
+_SENDER_LOCK = 0x686F6F6B6D61696C   # "hookmail"
+
+
 class NotificationStore:
     """The notification log on ``db``. Every method is its own transaction (or read).
 
@@ -206,6 +210,27 @@ class NotificationStore:
         if not rows:
             raise NotFound(f"no notification {id_}")
         return rows[0]
+
+    @asynccontextmanager
+    async def sending(self) -> AsyncIterator[bool]:
+        """Whether this process's sender may run a round now (True) or another's does (False).
+
+        Several dispatcher processes share the outbox of one PostgreSQL database, and two
+        rounds at once would both mail what each reads as PENDING. So a round holds a
+        session-level advisory lock on the writer connection (it outlives the transactions;
+        a dead process's session ends and lets it go). SQLite has one dispatcher: always True.
+        """
+        if self.db.backend != "postgresql":
+            yield True
+            return
+        mine = await self.db.write_batch(lambda conn: conn.execute(
+            "SELECT pg_try_advisory_lock(?)", (_SENDER_LOCK,)).fetchone()[0])
+        try:
+            yield bool(mine)
+        finally:
+            if mine:
+                await self.db.write_batch(lambda conn: conn.execute(
+                    "SELECT pg_advisory_unlock(?)", (_SENDER_LOCK,)))
 
     async def pending(self, limit: int = 100, *, after: int = 0) -> tuple[Notification, ...]:
         """Up to ``limit`` PENDING notifications with an id above ``after``, oldest first."""

@@ -221,3 +221,28 @@ async def test_stop_cancels_cleanly_whatever_the_loop_is_doing(
     await sender.stop()
     await sender.stop()
     assert not sender.running
+
+
+async def test_senders_of_two_processes_mail_each_notification_once(
+    db: Database, store: NotificationStore, smtp: SmtpServer, smtp_settings: SmtpSettings,
+    storage_settings,
+) -> None:
+    """Several dispatcher processes share one outbox: rounds running at once, each on its own
+    connections (as in another process), still send every email exactly once."""
+    from storage.backends import open_storage
+
+    if db.backend != "postgresql":
+        pytest.skip("one dispatcher process per SQLite file: nothing to share")
+    for _ in range(20):
+        await store.add(paused())
+    others = [await open_storage(storage_settings) for _ in range(2)]
+    try:
+        rounds = await asyncio.gather(*(
+            sender_for(each, smtp_settings).send_pending()
+            for each in (store, *(NotificationStore(o, max_attempts=3) for o in others))))
+        assert len(smtp.received) == sum(rounds) == 20
+        assert sorted(rounds) == [0, 0, 20]
+        assert await statuses(store) == [SENT] * 20
+    finally:
+        for other in others:
+            await other.close()
