@@ -20,6 +20,7 @@ FIGURES = {   # name -> module; run in this order
     "receiver-memory": "bench.receiver_memory",
     "dispatcher-memory": "bench.dispatcher_memory",
     "deliveries-api": "bench.deliveries_api",
+    "scale": "bench.scale",                     # 1, 2, 4 dispatcher processes on PostgreSQL
 }
 
 

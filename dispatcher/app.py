@@ -52,15 +52,27 @@ def setup_dispatcher(
     *,
     time_scale: float = 1.0,
     shutdown_timeout: float = 10.0,
+    api: bool = True,
+    deliver: bool = True,
 ) -> None:
-    """Serve the admin API and, while the app runs, deliver. Needs ``setup_database`` first."""
+    """Serve the admin API (``api``) and, while the app runs, deliver and send the notification
+    outbox (``deliver``). ``app[SERVICE]`` exists either way. Needs ``setup_database`` first.
+
+    Without ``deliver`` (an API process beside dispatcher processes) events are only committed
+    to the outbox; the dispatchers find them by polling (``dispatcher.poll_interval``).
+    """
     rules = rules_from_settings(backoff)
-    setup_notifications(app, smtp, wall=clock.now)   # platform time, like everything here
+    # Platform time, like everything here.
+    setup_notifications(app, smtp, wall=clock.now, send=deliver, routes=api)
 
     async def dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
-        session = new_session(settings)
         hook = notification_hook(rules)
         wake_sender = app[NOTIFICATION_SENDER].wake
+        if not deliver:
+            app[SERVICE] = DispatcherService(app[DATABASE], clock, settings, rules, notify=hook)
+            yield
+            return
+        session = new_session(settings)
         engine = DeliveryEngine(
             DeliveryStore(app[DATABASE]), HttpSender(session, settings.response_excerpt_bytes),
             clock, settings, rules, notify=hook, on_committed=wake_sender,
@@ -75,4 +87,5 @@ def setup_dispatcher(
         await session.close()
 
     app.cleanup_ctx.append(dispatcher_ctx)
-    app.router.add_routes(routes)
+    if api:
+        app.router.add_routes(routes)

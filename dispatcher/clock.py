@@ -56,6 +56,17 @@ class ScaledClock:
         await asyncio.sleep(seconds / self.time_scale)
 
 
+def shared_clock(time_scale: float = 1.0, origin: float = 0.0,
+                 wall: Callable[[], float] = time.time) -> ScaledClock:
+    """The platform clock of one process among several: with the same ``origin`` (epoch
+    seconds, not 0) every process reads ``origin + (wall - origin) * time_scale``, whenever it
+    started, so compressed time agrees across dispatcher and receiver processes. ``origin`` 0
+    (or time_scale 1) starts platform time at this process's wall time, as before."""
+    if not origin or time_scale == 1.0:
+        return ScaledClock(time_scale, wall=wall)
+    return ScaledClock(time_scale, origin=origin + (wall() - origin) * time_scale, wall=wall)
+
+
 class FakeClock:
     """Virtual time for tests: it stands still until the test moves it.
 

@@ -248,29 +248,43 @@ class DeliveryEngine:
         return committed
 
     def _claim(self, batch: DispatchBatch, *, now: float, free: int,
-               committed: _Committed | None = None,
-               states: _BackoffStates | None = None) -> _Committed:
-        """The claim (on the database thread, in its own transaction or at the end of a
-        recording batch's): pauses that ran out end, due deliveries are leased; those whose
-        subscription may not send now become NOT_SENT."""
-        committed = committed or _Committed()
-        states = states or _BackoffStates(batch, self._rules, self._notify, committed)
-        for record in batch.paused_until_before(now):
+               results: list[_Result] | None = None) -> _Committed:
+        """One batch on the database thread: record ``results`` (a recording batch), end the
+        pauses that ran out, lease due deliveries for the ``free`` slots; those whose
+        subscription may not send now become NOT_SENT.
+
+        On PostgreSQL locks are taken in one order by every batch, so two dispatchers'
+        batches cannot deadlock: the recorded deliveries (id order), the claimed ones (SKIP
+        LOCKED: never waits), then every subscription the batch may change, in one statement.
+        Locking the results', the ending pauses' and the claimed deliveries' subscriptions
+        statement by statement, or subscriptions before deliveries, let batches cross (one
+        holding A and waiting for B, the other the reverse): deadlocks that, retried and
+        retried under load, failed recordings, and attempts already sent were sent again
+        after their lease.
+        """
+        committed = _Committed()
+        states = _BackoffStates(batch, self._rules, self._notify, committed)
+        batch.lock_deliveries(r.delivery.id for r in results or ())
+        ending = batch.paused_until_before(now, lock=False)
+        claimed = batch.claim_due(now, free, now + self.lease_seconds) if free > 0 else []
+        states.load([*(r.delivery.subscription_guid for r in results or ()),
+                     *(record.guid for record in ending),
+                     *(d.subscription_guid for d in claimed)])
+        if results:
+            self._record_results(batch, results, states, committed)
+        for record in ending:   # after recording, as before: an error then still counts paused
             state = states.get(record.guid)
             if state is not None:
                 states.put(record.guid, *advance(state, self._rules, now))
-        if free > 0:
-            claimed = batch.claim_due(now, free, now + self.lease_seconds)
-            states.load(d.subscription_guid for d in claimed)
-            for delivery in claimed:
-                state = states.get(delivery.subscription_guid)
-                if state is not None and may_send(state, self._rules, now):
-                    committed.to_send.append(delivery)
-                else:
-                    batch.set_status(delivery.id, DeliveryStatus.NOT_SENT, None, now,
-                                     series=delivery.series)
-                    committed.not_sent.append(
-                        (delivery, state.status.value if state else "DELETED"))
+        for delivery in claimed:
+            state = states.get(delivery.subscription_guid)
+            if state is not None and may_send(state, self._rules, now):
+                committed.to_send.append(delivery)
+            else:
+                batch.set_status(delivery.id, DeliveryStatus.NOT_SENT, None, now,
+                                 series=delivery.series)
+                committed.not_sent.append(
+                    (delivery, state.status.value if state else "DELETED"))
         states.flush(now)
         committed.next_due = batch.next_wake_at(now)
         return committed
@@ -323,10 +337,10 @@ class DeliveryEngine:
         batch.sort(key=lambda r: r.finished_at)
         now = self._clock.now()
         if self._refill:
-            committed = await self._claiming(self._record_batch, now, len(batch), results=batch)
+            committed = await self._claiming(self._claim, now, len(batch), results=batch)
         else:
             committed = await self._store.batch(
-                partial(self._record_batch, now=now, free=0, results=batch))
+                partial(self._claim, now=now, free=0, results=batch))
         if committed.next_due != self._next_due:
             # A retry or a pause may now be the next thing due: the loop sleeps until then.
             self._next_due = committed.next_due
@@ -334,14 +348,11 @@ class DeliveryEngine:
         self._log_recorded(batch, committed.statuses)
         await self._committed(committed)
 
-    def _record_batch(self, batch: DispatchBatch, *, now: float, free: int,
-                      results: list[_Result]) -> _Committed:
-        """The recording transaction (on the database thread): each attempt, its delivery's
-        next status (:func:`decide`), its subscription's back-off (:func:`observe`); then the
-        claim for the ``free`` slots, in the same transaction."""
-        committed = _Committed()
-        states = _BackoffStates(batch, self._rules, self._notify, committed)
-        states.load(result.delivery.subscription_guid for result in results)
+    def _record_results(self, batch: DispatchBatch, results: list[_Result],
+                        states: _BackoffStates, committed: _Committed) -> None:
+        """The recording part of a batch (:meth:`_claim`, which has locked the subscriptions):
+        each attempt, its delivery's next status (:func:`decide`), its subscription's back-off
+        (:func:`observe`)."""
         recorded = []
         for result in results:
             delivery, outcome, at = result.delivery, result.response.outcome, result.finished_at
@@ -363,7 +374,6 @@ class DeliveryEngine:
                 states.put(delivery.subscription_guid,
                            *observe(state, self._rules, at, outcome.is_error))
         batch.record_attempts(recorded)
-        return self._claim(batch, now=now, free=free, committed=committed, states=states)
 
     @staticmethod
     def _log_recorded(results: list[_Result], statuses: list[str]) -> None:

@@ -1,18 +1,22 @@
-"""The combined web app: one port serving the API, the pages, and the receiver's hooks."""
+"""The web app of `hooksim serve`: by ``server.role``, all of hooksim on one port (API, pages,
+receiver hooks, delivery) or one part of it, for running the parts as separate processes."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
 from dispatcher.app import setup_dispatcher
-from dispatcher.clock import Clock, ScaledClock
+from dispatcher.clock import Clock, shared_clock
 from hooksim.auth import setup_auth
 from hooksim.demo import setup_demo
 from hooksim.portal import setup_portal
 from hooksim.settings import Settings
 from receiver import setup_receiver
 from storage.credentials import AUTH_SCHEMA
+from storage.dispatch_schema import DISPATCH_SCHEMA
 from storage.messages import RECEIVER_SCHEMA
+from storage.notifications import NOTIFICATIONS_SCHEMA
+from storage.schema import Schema
 from storage.web import setup_database
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -22,22 +26,48 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
+# The tables each role uses (None: every component's). A role migrates only its own, so a
+# receiver process runs on PostgreSQL whatever else is ported.
+_SCHEMAS: dict[str, tuple[Schema, ...] | None] = {
+    "all": None,
+    "dispatcher": (DISPATCH_SCHEMA, NOTIFICATIONS_SCHEMA),
+    "receiver": (AUTH_SCHEMA, RECEIVER_SCHEMA),
+    "api": (AUTH_SCHEMA, DISPATCH_SCHEMA, NOTIFICATIONS_SCHEMA),
+}
+
+
 def build_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
-    """Compose the app from each component's ``setup_x(app)``; order is start-up order."""
+    """Compose the app for ``server.role`` from each component's ``setup_x(app)``; order is
+    start-up order.
+
+    - ``all``: everything in one process (the default);
+    - ``dispatcher``: the delivery engine, the notification outbox sender, the demo stream;
+    - ``receiver``: ``/hooks/{name}`` and the receiver's inspection API, with login;
+    - ``api``: the admin API, the portal and login; events it makes wait in the outbox for a
+      dispatcher process.
+
+    Every role serves ``/healthz``. Several processes share the work through the database.
+    """
+    role = settings.server.role
     app = web.Application()
     app[SETTINGS] = settings
-    clock = clock or ScaledClock(settings.clock.time_scale)
-    setup_database(app, settings.storage)
-    setup_auth(app, settings.auth)  # wall-clock token expiry, whatever clock.time_scale says
-    setup_dispatcher(app, settings.dispatcher, settings.backoff, settings.smtp, clock,
-                     time_scale=settings.clock.time_scale,
-                     shutdown_timeout=settings.server.shutdown_timeout)
-    if settings.receiver.enabled:
+    clock = clock or shared_clock(settings.clock.time_scale, settings.clock.origin)
+    setup_database(app, settings.storage, _SCHEMAS[role])
+    if role != "dispatcher":
+        setup_auth(app, settings.auth)  # wall-clock token expiry, whatever clock.time_scale says
+    if role != "receiver":
+        setup_dispatcher(app, settings.dispatcher, settings.backoff, settings.smtp, clock,
+                         time_scale=settings.clock.time_scale,
+                         shutdown_timeout=settings.server.shutdown_timeout,
+                         api=role != "dispatcher", deliver=role != "api")
+    receiver = role == "receiver" or (role == "all" and settings.receiver.enabled)
+    if receiver:
         # Fault phases play on platform time, in step with the dispatcher's waits.
         setup_receiver(app, settings.receiver, clock=clock.now)
-    setup_demo(app, settings.demo, seed=settings.dispatcher.seed,
-               receiver_enabled=settings.receiver.enabled)
-    setup_portal(app, settings)
+    if role in ("all", "dispatcher"):
+        setup_demo(app, settings.demo, seed=settings.dispatcher.seed, receiver_enabled=receiver)
+    if role in ("all", "api"):
+        setup_portal(app, settings, receiver_enabled=receiver)
     app.router.add_get("/healthz", healthz)
     return app
 
@@ -46,8 +76,7 @@ def build_receiver_app(settings: Settings) -> web.Application:
     """The receiver alone (`hooksim receive`): hooks, inspection API with its login, health."""
     app = web.Application()
     app[SETTINGS] = settings
-    # Only the receiver's and auth's tables: the two stores ported to PostgreSQL so far.
-    setup_database(app, settings.storage, (AUTH_SCHEMA, RECEIVER_SCHEMA))
+    setup_database(app, settings.storage, _SCHEMAS["receiver"])
     setup_auth(app, settings.auth)
     setup_receiver(app, settings.receiver)
     app.router.add_get("/healthz", healthz)

@@ -157,6 +157,7 @@ _RANGES: tuple[tuple[str, typing.Callable[[Any], bool], str], ...] = (
     ("server.shutdown_timeout", lambda v: v >= 0, "a number of seconds >= 0"),
     ("storage.busy_timeout_ms", lambda v: v >= 0, "milliseconds >= 0"),
     ("clock.time_scale", lambda v: v > 0, "a number > 0"),
+    ("clock.origin", lambda v: v >= 0, "epoch seconds >= 0 (0: each process's start)"),
     ("dispatcher.connect_timeout", lambda v: v > 0, "seconds > 0"),
     ("dispatcher.read_timeout", lambda v: v > 0, "seconds > 0"),
     ("dispatcher.connection_limit", lambda v: v >= 1, "an integer >= 1"),

@@ -24,6 +24,8 @@ class ServerSettings:
     read_timeout: float = 30.0
     # auto: uvloop where it is installed (Linux, macOS), else asyncio's own loop.
     event_loop: Literal["auto", "uvloop", "asyncio"] = "auto"
+    # Which parts this process runs (hooksim.roles); "all" is the single-process hooksim.
+    role: Literal["all", "dispatcher", "receiver", "api"] = "all"
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,9 @@ class LogSettings:
 @dataclass(frozen=True)
 class ClockSettings:
     time_scale: float = 1.0
+    # Epoch seconds where scaled platform time starts (0: this process's start). Processes of
+    # one deployment with time_scale != 1 need the same value, or they disagree on the time.
+    origin: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -176,6 +176,20 @@ class DispatchBatch:
         """One subscription, locked on PostgreSQL until the batch ends."""
         return read_subscription(self._conn, self._backend, guid)
 
+    def lock_deliveries(self, ids: Iterable[int]) -> None:
+        """Lock these deliveries (the attempts a batch records) in id order, on PostgreSQL.
+
+        Batches lock deliveries before subscriptions, always: a claim that read a delivery just
+        before another dispatcher leased it still holds its row lock to the end of its
+        transaction, so a recording batch that took its subscriptions first and then waited
+        for that row deadlocked with the claim waiting for the subscriptions.
+        """
+        ordered = sorted(set(ids))
+        if self._backend == "postgresql" and ordered:
+            marks = ", ".join("?" * len(ordered))
+            self._conn.execute(f"SELECT id FROM delivery WHERE id IN ({marks}) ORDER BY id "
+                               "FOR NO KEY UPDATE", ordered).fetchall()
+
     def subscriptions(self, guids: Iterable[str]) -> dict[str, SubscriptionRecord]:
         """Those of ``guids`` that exist, locked on PostgreSQL in guid order: lock a set known up
         front with this, before any one of them."""
@@ -192,9 +206,10 @@ class DispatchBatch:
         """Queue an email in this transaction: it exists exactly if the transition does."""
         return insert_notification_in_batch(self._conn, notification)
 
-    def paused_until_before(self, now: float) -> list[SubscriptionRecord]:
-        """Paused subscriptions whose pause has run out by ``now``."""
-        return paused_until_before(self._conn, self._backend, now)
+    def paused_until_before(self, now: float, *, lock: bool = True) -> list[SubscriptionRecord]:
+        """Paused subscriptions whose pause has run out by ``now``; ``lock=False`` only reads
+        them, for a batch that locks them with others through :meth:`subscriptions`."""
+        return paused_until_before(self._conn, self._backend, now, lock=lock)
 
     def claim_due(self, now: float, limit: int, lease_until: float) -> list[DeliveryRecord]:
         """Pending deliveries due by ``now`` and not in flight, oldest due first; leased."""

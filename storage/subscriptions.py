@@ -113,13 +113,14 @@ def read_subscription(conn: BatchConnection, backend: str, guid: str) -> Subscri
     return _found(conn.execute(_SELECT_ONE + _LOCKED[backend], (guid,)).fetchone(), guid)
 
 
-def paused_until_before(conn: BatchConnection, backend: str,
-                        now: float) -> list[SubscriptionRecord]:
-    """Paused subscriptions whose pause has run out by ``now``, locked on PostgreSQL (a
-    subscription another worker resumed meanwhile is re-checked after the wait, and left out)."""
+def paused_until_before(conn: BatchConnection, backend: str, now: float, *,
+                        lock: bool = True) -> list[SubscriptionRecord]:
+    """Paused subscriptions whose pause has run out by ``now``, locked on PostgreSQL unless
+    ``lock`` is False (a subscription another worker resumed meanwhile is re-checked after the
+    wait, and left out; unlocked, the caller locks and re-reads them)."""
     return [_subscription(row) for row in conn.execute(
         "SELECT * FROM subscription WHERE status = 'PAUSED' AND paused_until <= ? ORDER BY guid"
-        + _LOCKED[backend], (now,)).fetchall()]
+        + (_LOCKED[backend] if lock else ""), (now,)).fetchall()]
 
 
 async def load_subscription(conn: Any, guid: str) -> SubscriptionRecord:

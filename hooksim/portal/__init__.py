@@ -22,8 +22,13 @@ from hooksim.settings import Settings
 HERE = Path(__file__).parent
 
 
-def setup_portal(app: web.Application, settings: Settings) -> None:
-    """Add the pages, their static files and the restaurants API. Call after setup_auth."""
+def setup_portal(app: web.Application, settings: Settings, *,
+                 receiver_enabled: bool | None = None) -> None:
+    """Add the pages, their static files and the restaurants API. Call after setup_auth.
+    ``receiver_enabled``: whether this process serves the receiver (its inbox page), by default
+    ``receiver.enabled``."""
+    if receiver_enabled is None:
+        receiver_enabled = settings.receiver.enabled
     env = aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(HERE / "templates"),
                                autoescape=True, default_helpers=False,
                                undefined=jinja2.StrictUndefined)
@@ -31,7 +36,7 @@ def setup_portal(app: web.Application, settings: Settings) -> None:
     env.globals.update(static=_static_url, categories=sorted(CATEGORIES),
                        default_name=default_name)
     app.router.add_static("/static/", HERE / "static")
-    pages.add_routes(app, receiver_enabled=settings.receiver.enabled)
+    pages.add_routes(app, receiver_enabled=receiver_enabled)
     restaurants.add_routes(app)
     backoff_api.add_routes(app)
 

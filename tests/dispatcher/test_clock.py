@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from types import SimpleNamespace
 
 import pytest
@@ -191,3 +192,18 @@ async def test_a_cancelled_sleeper_is_forgotten() -> None:
 
     await cancelled(clock, 10.0)
     assert clock.next_deadline is None
+
+
+def test_shared_clock_agrees_across_processes_started_at_different_times() -> None:
+    """Two processes with one clock.origin read the same platform time at the same wall time,
+    though they started 10 s apart (a time-scaled multi-process run needs this)."""
+    from dispatcher.clock import shared_clock
+
+    wall = [1_000_010.0]
+    early = shared_clock(60.0, origin=1_000_000.0, wall=lambda: wall[0] - 10.0)
+    late = shared_clock(60.0, origin=1_000_000.0, wall=lambda: wall[0])
+    # Each reads origin + (its start - origin) x 60 at its start: 10 s apart is 600 s apart,
+    # which the 10 s the early one has run since make up (monotonic time, as in ScaledClock).
+    assert abs(early.now() - (late.now() - 600.0)) < 1.0
+    assert abs(late.now() - (1_000_000.0 + 10.0 * 60.0)) < 1.0
+    assert shared_clock(60.0).origin == pytest.approx(time.time(), abs=5)   # 0: this process
