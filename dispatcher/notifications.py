@@ -339,23 +339,29 @@ NOTIFICATION_SENDER = web.AppKey("notification_sender", NotificationSender)
 
 
 def setup_notifications(
-    app: web.Application, settings: SmtpSettings, *, wall: Callable[[], float] = time.time
+    app: web.Application, settings: SmtpSettings, *, wall: Callable[[], float] = time.time,
+    send: bool = True, routes: bool = True,
 ) -> None:
-    """Run the sender while the app runs and serve ``GET /api/notifications``.
+    """Run the sender while the app runs (``send``) and serve ``GET /api/notifications``
+    (``routes``); a process running several roles does both.
 
     Call after :func:`storage.web.setup_database` (the sender needs the open database, and stops
-    before it closes). ``app[NOTIFICATION_SENDER]`` is the sender, for :meth:`~NotificationSender.wake`.
+    before it closes). ``app[NOTIFICATION_SENDER]`` is the sender, for :meth:`~NotificationSender.wake`
+    and its store; without ``send`` it is never started (a dispatcher process sends the outbox).
     """
 
     async def sender_ctx(app: web.Application) -> AsyncIterator[None]:
         store = NotificationStore(app[DATABASE], max_attempts=settings.max_attempts)
         sender = app[NOTIFICATION_SENDER] = NotificationSender(store, settings, wall=wall)
-        sender.start()
+        if send:
+            sender.start()
         yield
-        await sender.stop()
+        if send:
+            await sender.stop()
 
     app.cleanup_ctx.append(sender_ctx)
-    app.router.add_get("/api/notifications", list_notifications)
+    if routes:
+        app.router.add_get("/api/notifications", list_notifications)
 
 
 def notification_json(n: Notification) -> dict[str, Any]:
