@@ -21,6 +21,8 @@ from typing import Any
 
 import pytest
 
+from tests.backends import BACKENDS, process_storage, storage_settings_for
+
 CHROMIUM = os.environ.get("PORTAL_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -75,28 +77,34 @@ class Server:
         return json.loads(text) if text else None
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[Server]:
+@pytest.fixture(scope="module", params=BACKENDS)
+def server(request: pytest.FixtureRequest) -> Iterator[Server]:
+    """``hooksim serve`` on each backend in turn: the pages read and write through the same
+    stores on SQLite and PostgreSQL."""
     cwd = Path(tempfile.mkdtemp(prefix="hooksim-portal-"))
-    env = {**os.environ, "HOOKSIM_DEMO_ENABLED": "false", "HOOKSIM_CLOCK_TIME_SCALE": "120",
-           "HOOKSIM_LOG_LEVEL": "warning",
-           "HOOKSIM_RECEIVER_AUTO_ENDPOINTS": "true"}  # demo off: no endpoints configured
-    process = subprocess.Popen([sys.executable, "-m", "hooksim", "serve", "--port", "0"], cwd=cwd,
-                               env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    try:
-        assert process.stdout is not None
-        first = process.stdout.readline().decode()
-        assert first.startswith("hooksim serving on "), first
-        base = first.split()[-1]
-        creds = json.loads((cwd / "hooksim-credentials.json").read_text())
-        yield Server(base, cwd, creds["clientId"], creds["clientSecret"], process)
-    finally:
-        process.send_signal(signal.SIGTERM)
+    with storage_settings_for(request.param, cwd) as settings:
+        args, storage_env = process_storage(settings)
+        env = {**os.environ, "HOOKSIM_DEMO_ENABLED": "false", "HOOKSIM_CLOCK_TIME_SCALE": "120",
+               "HOOKSIM_LOG_LEVEL": "warning",
+               "HOOKSIM_RECEIVER_AUTO_ENDPOINTS": "true",  # demo off: no endpoints configured
+               **storage_env}
+        process = subprocess.Popen([sys.executable, "-m", "hooksim", "serve", "--port", "0",
+                                    *args], cwd=cwd, env=env, stdout=subprocess.PIPE,
+                                   stderr=subprocess.DEVNULL)
         try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        shutil.rmtree(cwd, ignore_errors=True)
+            assert process.stdout is not None
+            first = process.stdout.readline().decode()
+            assert first.startswith("hooksim serving on "), first
+            base = first.split()[-1]
+            creds = json.loads((cwd / "hooksim-credentials.json").read_text())
+            yield Server(base, cwd, creds["clientId"], creds["clientSecret"], process)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+            shutil.rmtree(cwd, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
