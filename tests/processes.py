@@ -15,7 +15,9 @@ from dispatcher.backoff import PRESETS
 from dispatcher.clock import ScaledClock
 from dispatcher.service import DispatcherService
 from dispatcher.settings import DispatcherSettings
-from storage import open_database
+from storage.backends import open_storage
+from storage.settings import StorageSettings
+from tests.backends import connect, process_storage
 
 HOOKSIM = [sys.executable, "-m", "hooksim"]
 
@@ -39,24 +41,52 @@ async def start(cwd: Path, *args: str, first_line: str = "hooksim serving on",
     return proc, line.split()[-1].rstrip("/")
 
 
+#: Where a hooksim process keeps its data: an SQLite file, or storage settings (either backend).
+Storage = Path | StorageSettings
+
+
+def settings_of(where: Storage) -> StorageSettings:
+    return where if isinstance(where, StorageSettings) else StorageSettings(path=str(where))
+
+
+def storage_args(where: Storage) -> tuple[list[str], dict[str, str]]:
+    """The command-line arguments and environment that put a hooksim process on ``where``."""
+    return process_storage(settings_of(where))
+
+
 def integrity(path: Path) -> str:
+    """SQLite's own check of a database file (PostgreSQL keeps its files itself)."""
     with sqlite3.connect(path) as conn:
         return conn.execute("PRAGMA integrity_check").fetchone()[0]
 
 
-def query(path: Path, sql: str, *args: object) -> list[tuple]:
-    with sqlite3.connect(path, timeout=10) as conn:
-        return conn.execute(sql, args).fetchall()
+def intact(where: Storage) -> bool:
+    """An SQLite file passes its integrity check; a PostgreSQL database has nothing to check
+    from outside (its WAL is the server's business), so it is intact if it answers."""
+    settings = settings_of(where)
+    if settings.backend == "sqlite":
+        return integrity(Path(settings.path)) == "ok"
+    return query(settings, "SELECT 1") == [(1,)]
 
 
-async def queue_deliveries(aiohttp_server, db_path: Path, count: int,
+def query(where: Storage, sql: str, *args: object) -> list[tuple]:
+    """Rows of ``sql`` (``?`` placeholders) from another connection, on either backend."""
+    settings = settings_of(where)
+    if settings.backend == "sqlite":
+        with sqlite3.connect(settings.path, timeout=10) as conn:
+            return conn.execute(sql, args).fetchall()
+    with connect(settings) as conn:
+        return [tuple(row) for row in conn.execute(sql, args).fetchall()]
+
+
+async def queue_deliveries(aiohttp_server, db_path: Storage, count: int,
                            hook: Callable[[web.Request], Awaitable[web.Response]]) -> set[str]:
     """Serve ``hook`` at a target, subscribe it to menus and queue ``count`` events in the
     outbox of ``db_path`` before any dispatcher runs; the queued event GUIDs."""
     app = web.Application()
     app.router.add_post("/hook", hook)
     target = await aiohttp_server(app)
-    db = await open_database(db_path)
+    db = await open_storage(settings_of(db_path))
     try:
         service = DispatcherService(db, ScaledClock(), DispatcherSettings(), PRESETS["current"])
         await service.create_subscription(event_category="menus",
@@ -67,7 +97,7 @@ async def queue_deliveries(aiohttp_server, db_path: Path, count: int,
         await db.close()
 
 
-async def wait_all_succeeded(db_path: Path, count: int, seconds: float = 30.0) -> dict[str, int]:
+async def wait_all_succeeded(db_path: Storage, count: int, seconds: float = 30.0) -> dict[str, int]:
     """Poll the delivery statuses until ``count`` are SUCCESS or ``seconds`` pass; the counts."""
     for _ in range(int(seconds / 0.01)):
         counts = dict(query(db_path, "SELECT status, count(*) FROM delivery GROUP BY status"))

@@ -10,13 +10,15 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from tests.processes import integrity, queue_deliveries, start, wait_all_succeeded
+from storage.settings import StorageSettings
+from tests.processes import intact, queue_deliveries, start, storage_args, wait_all_succeeded
 
 EVENTS = 400
 pytestmark = pytest.mark.slow
 
 
-async def test_sigkill_mid_delivery_loses_nothing(aiohttp_server, tmp_path: Path) -> None:
+async def test_sigkill_mid_delivery_loses_nothing(aiohttp_server, tmp_path: Path,
+                                                   storage_settings: StorageSettings) -> None:
     received: list[str] = []
 
     async def hook(request: web.Request) -> web.Response:
@@ -25,11 +27,12 @@ async def test_sigkill_mid_delivery_loses_nothing(aiohttp_server, tmp_path: Path
         return web.Response(status=200)
 
     # Queue the work before any dispatcher runs: the outbox is the only hand-over.
-    db_path = tmp_path / "crash.db"
+    db_path = storage_settings   # SQLite file or PostgreSQL schema
     queued = await queue_deliveries(aiohttp_server, db_path, EVENTS, hook)
-    env = {"HOOKSIM_DISPATCHER_CONCURRENCY": "16"}
+    args, env = storage_args(db_path)
+    env = {**env, "HOOKSIM_DISPATCHER_CONCURRENCY": "16"}
 
-    proc, _ = await start(tmp_path, "serve", "--port", "0", "--db", str(db_path), **env)
+    proc, _ = await start(tmp_path, "serve", "--port", "0", *args, **env)
     for _ in range(500):                       # wait until delivery is under way
         if len(received) >= EVENTS // 4:
             break
@@ -38,7 +41,7 @@ async def test_sigkill_mid_delivery_loses_nothing(aiohttp_server, tmp_path: Path
     await proc.wait()
     assert 0 < len(received) < EVENTS, "the kill should land mid-delivery"
 
-    proc, _ = await start(tmp_path, "serve", "--port", "0", "--db", str(db_path), **env)
+    proc, _ = await start(tmp_path, "serve", "--port", "0", *args, **env)
     try:
         counts = await wait_all_succeeded(db_path, EVENTS)
     finally:
@@ -47,4 +50,4 @@ async def test_sigkill_mid_delivery_loses_nothing(aiohttp_server, tmp_path: Path
 
     assert counts == {"SUCCESS": EVENTS}
     assert set(received) == queued             # every event arrived, at least once
-    assert integrity(db_path) == "ok"
+    assert intact(db_path)

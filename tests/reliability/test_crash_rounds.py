@@ -15,11 +15,13 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
+from storage.settings import StorageSettings
 from tests.processes import (
-    integrity,
+    intact,
     query,
     queue_deliveries,
     start,
+    storage_args,
     wait_all_succeeded,
 )
 
@@ -29,20 +31,21 @@ pytestmark = pytest.mark.slow
 
 
 async def test_random_sigkills_while_delivering_2000_events_lose_nothing(
-        aiohttp_server, tmp_path: Path) -> None:
+        aiohttp_server, tmp_path: Path, storage_settings: StorageSettings) -> None:
     received: list[str] = []
 
     async def hook(request: web.Request) -> web.Response:
         received.append(json.loads(await request.read())["guid"])
         return web.Response(status=200)
 
-    db_path = tmp_path / "crash.db"
+    db_path = storage_settings   # SQLite file or PostgreSQL schema
     events = await queue_deliveries(aiohttp_server, db_path, EVENTS, hook)
 
     seed = random.randrange(1 << 30)
     rng = random.Random(seed)
-    args = ("serve", "--port", "0", "--db", str(db_path))
-    env = {"HOOKSIM_DISPATCHER_CONCURRENCY": "16"}
+    storage, env = storage_args(db_path)
+    args = ("serve", "--port", "0", *storage)
+    env = {**env, "HOOKSIM_DISPATCHER_CONCURRENCY": "16"}
     kills = []
     for round_ in range(ROUNDS):
         # A kill point somewhere in the next stretch of the remaining work, plus a random delay
@@ -71,4 +74,4 @@ async def test_random_sigkills_while_delivering_2000_events_lose_nothing(
           f"{EVENTS} events ({len(received) - EVENTS} re-sent after a kill)")
     assert counts == {"SUCCESS": EVENTS}, f"seed {seed}"
     assert set(received) == events, f"seed {seed}"
-    assert integrity(db_path) == "ok"
+    assert intact(db_path)

@@ -15,11 +15,14 @@ import pytest
 from aiohttp import web
 
 from tests.receiver.conftest import SECRET, envelope, signed
+from storage.settings import StorageSettings
 from tests.processes import (
+    intact,
     integrity,
     query,
     queue_deliveries,
     start,
+    storage_args,
     wait_all_succeeded,
 )
 
@@ -42,7 +45,8 @@ async def terminate(proc: asyncio.subprocess.Process) -> float:
     return took
 
 
-async def test_sigterm_of_the_dispatcher_mid_delivery(aiohttp_server, tmp_path: Path) -> None:
+async def test_sigterm_of_the_dispatcher_mid_delivery(aiohttp_server, tmp_path: Path,
+                                                      storage_settings: StorageSettings) -> None:
     received: list[str] = []
     started = 0
 
@@ -56,11 +60,12 @@ async def test_sigterm_of_the_dispatcher_mid_delivery(aiohttp_server, tmp_path: 
         received.append(guid)
         return web.Response(status=200)
 
-    db_path = tmp_path / "term.db"
+    db_path = storage_settings   # SQLite file or PostgreSQL schema
     events = await queue_deliveries(aiohttp_server, db_path, EVENTS, hook)
 
-    args = ("serve", "--port", "0", "--db", str(db_path))
-    env = {"HOOKSIM_DISPATCHER_CONCURRENCY": "16",
+    storage, env = storage_args(db_path)
+    args = ("serve", "--port", "0", *storage)
+    env = {**env, "HOOKSIM_DISPATCHER_CONCURRENCY": "16",
            "HOOKSIM_SERVER_SHUTDOWN_TIMEOUT": str(SHUTDOWN)}
     proc, _ = await start(tmp_path, *args, **env)
     for _ in range(3000):
@@ -69,7 +74,7 @@ async def test_sigterm_of_the_dispatcher_mid_delivery(aiohttp_server, tmp_path: 
         await asyncio.sleep(0.005)
     took = await terminate(proc)
 
-    assert integrity(db_path) == "ok"
+    assert intact(db_path)
     counts = dict(query(db_path, "SELECT status, count(*) FROM delivery GROUP BY status"))
     assert set(counts) == {"SUCCESS", "PENDING"}, counts   # finished, or left for the next start
     succeeded = {r[0] for r in query(db_path,
