@@ -5,7 +5,6 @@ Never a 5xx, always a JSON 4xx naming the problem, and nothing half-stored."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,9 @@ from hypothesis import strategies as st
 
 from hooksim.app import build_app
 from hooksim.config import load_settings
+from storage.settings import StorageSettings
 from tests.auth.helpers import bearer_headers
+from tests.processes import query
 
 DEEP_ARRAY = ("[" * 100_000 + "]" * 100_000).encode()
 DEEP_OBJECT = ('{"eventCategory":"stock","details":' + '{"a":' * 5_000 + "1" + "}" * 5_001).encode()
@@ -32,21 +33,22 @@ def report_cases() -> Any:
 
 
 @pytest.fixture
-async def app_client(tmp_path: Path) -> AsyncIterator[tuple[TestClient, dict[str, str], Path]]:
-    db = tmp_path / "hostile.db"
+async def app_client(tmp_path: Path, storage_settings: StorageSettings
+                     ) -> AsyncIterator[tuple[TestClient, dict[str, str], StorageSettings]]:
+    storage = {"backend": storage_settings.backend, "path": storage_settings.path,
+               "dsn": storage_settings.dsn, "synchronous": "normal"}
     config = load_settings(None, environ={}, overrides={
-        "storage": {"path": str(db), "synchronous": "normal"},
+        "storage": storage,
         "auth": {"credentials_file": str(tmp_path / "credentials.json")},
         "demo": {"enabled": False}, "dispatcher": {"enabled": False},
         "receiver": {"auto_endpoints": True, "max_body_bytes": 512 * 1024},
     })
     async with TestClient(TestServer(build_app(config))) as client:
-        yield client, await bearer_headers(client), db
+        yield client, await bearer_headers(client), storage_settings
 
 
-def stored_messages(db: Path) -> int:
-    with sqlite3.connect(db) as conn:
-        return conn.execute("SELECT count(*) FROM receiver_message").fetchone()[0]
+def stored_messages(db: StorageSettings) -> int:
+    return query(db, "SELECT count(*) FROM receiver_message")[0][0]
 
 
 async def answer(client: TestClient, method: str, path: str, **kwargs: Any) -> tuple[int, Any]:

@@ -18,7 +18,6 @@ from tests.receiver.conftest import SECRET, envelope, signed
 from storage.settings import StorageSettings
 from tests.processes import (
     intact,
-    integrity,
     query,
     queue_deliveries,
     start,
@@ -100,11 +99,12 @@ async def test_sigterm_of_the_dispatcher_mid_delivery(aiohttp_server, tmp_path: 
     assert set(received) == events
 
 
-async def test_sigterm_of_the_receiver_under_load(tmp_path: Path) -> None:
-    proc, url = await start(tmp_path, "receive", "--port", "0", "--secret", SECRET,
-                            "--db", str(tmp_path / "receiver.db"),
+async def test_sigterm_of_the_receiver_under_load(tmp_path: Path,
+                                                 storage_settings: StorageSettings) -> None:
+    storage, env = storage_args(storage_settings)
+    proc, url = await start(tmp_path, "receive", "--port", "0", "--secret", SECRET, *storage,
                             first_line="hooksim receiver listening on",
-                            HOOKSIM_SERVER_SHUTDOWN_TIMEOUT=str(SHUTDOWN))
+                            HOOKSIM_SERVER_SHUTDOWN_TIMEOUT=str(SHUTDOWN), **env)
     acknowledged: set[str] = set()
     refused = 0
     stopping = asyncio.Event()
@@ -136,8 +136,8 @@ async def test_sigterm_of_the_receiver_under_load(tmp_path: Path) -> None:
         took = await terminate(proc)
         await loader
 
-    assert integrity(tmp_path / "receiver.db") == "ok"
-    rows = query(tmp_path / "receiver.db", "SELECT event_guid, status FROM receiver_message")
+    assert intact(storage_settings)
+    rows = query(storage_settings, "SELECT event_guid, status FROM receiver_message")
     stored = {guid for guid, status in rows}
     assert acknowledged <= stored
     assert all(status is not None for _, status in rows)   # every stored row is complete
