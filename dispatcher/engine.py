@@ -42,9 +42,8 @@ log = structlog.get_logger("hooksim.dispatcher")
 # to the notification outbox in the same transaction.
 Notify = Callable[[SubscriptionRecord, Transition], NewNotification | None]
 # Told of every back-off transition once its transaction has committed, in order, on the event
-# loop (e.g. live load-test counters); may be a coroutine function. The first argument is always
-# None: it used to be the open transaction, which observers never need (emails go via Notify).
-TransitionHook = Callable[[None, SubscriptionRecord, Transition], Awaitable[None] | None]
+# loop (e.g. live load-test counters); may be a coroutine function.
+TransitionHook = Callable[[SubscriptionRecord, Transition], Awaitable[None] | None]
 # Called after every attempt's HTTP exchange, before it is recorded (e.g. live load-test counters).
 AttemptHook = Callable[[DeliveryRecord, int, Response], None]
 
@@ -84,7 +83,7 @@ async def tell(hook: TransitionHook | None, subscription: SubscriptionRecord,
     if hook is None:
         return
     for transition in transitions:
-        outcome = hook(None, subscription, transition)
+        outcome = hook(subscription, transition)
         if outcome is not None:
             await outcome
 

@@ -102,7 +102,7 @@ async def _run(options: LoadOptions, storage: StorageSettings, live: Live, stop:
     db = await open_storage(replace(storage, synchronous="normal"))
     session = new_session(settings)
 
-    async def transition_hook(_tx: Any, _sub: SubscriptionRecord, transition: Transition) -> None:
+    async def transition_hook(_sub: SubscriptionRecord, transition: Transition) -> None:
         live.on_transition(transition)
 
     engine = DeliveryEngine(DeliveryStore(db), HttpSender(session, settings.response_excerpt_bytes),

@@ -107,17 +107,17 @@ async def test_recording_claims_what_is_due_for_the_slots_it_frees(dispatcher, t
 
 async def test_transition_observers_are_told_after_the_commit(dispatcher, target):
     """on_transition (the load test's live view) sees each committed transition once, with the
-    transition already readable from storage; its first argument is always None."""
+    transition already readable from storage."""
     target.status = 500
     sub = await subscribe(dispatcher, target.url)
     seen = []
 
-    async def observer(tx, subscription, transition):
+    async def observer(subscription, transition):
         history = await dispatcher.service.subscriptions.transitions(subscription.guid)
-        seen.append((tx, subscription.guid, transition.kind.value, len(history)))
+        seen.append((subscription.guid, transition.kind.value, len(history)))
 
     await dispatcher.service.send_events(category="stock", count=2)
     async with engine_with(dispatcher, on_transition=observer) as engine:
         await engine.step()
         await engine.drain()
-    assert seen == [(None, sub.guid, "PAUSED", 1)]
+    assert seen == [(sub.guid, "PAUSED", 1)]
