@@ -33,8 +33,8 @@ import psycopg
 import psycopg.errors
 from psycopg.conninfo import conninfo_to_dict
 
-from storage.errors import SchemaTooNew, StorageError, StorageUnavailable
-from storage.schema import VERSION_TABLE, Schema
+from storage.errors import StorageError, StorageUnavailable
+from storage.schema import VERSION_TABLE, Schema, versions_to_apply
 from storage.settings import redact_dsn
 
 T = TypeVar("T")
@@ -357,13 +357,7 @@ def migrate(conn: psycopg.Connection[Row], schemas: Iterable[Schema]) -> None:
             assert schema.postgresql is not None
             row = conn.execute("SELECT version FROM schema_version WHERE component = %s",
                                (schema.component,)).fetchone()
-            current = row[0] if row else 0
-            if current > schema.version:
-                raise SchemaTooNew(
-                    f"the database's {schema.component!r} schema is version {current}, newer "
-                    f"than this hooksim supports ({schema.version}); upgrade hooksim or use "
-                    "another database")
-            for version in range(current + 1, schema.version + 1):
+            for version in versions_to_apply(schema, row[0] if row else 0):
                 try:
                     conn.execute(schema.postgresql[version - 1])   # no params: several statements
                     conn.execute(

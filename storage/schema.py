@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from storage.errors import SchemaTooNew
+
 
 @dataclass(frozen=True)
 class Schema:
@@ -25,6 +27,16 @@ class Schema:
     @property
     def version(self) -> int:
         return len(self.migrations)
+
+
+def versions_to_apply(schema: Schema, current: int) -> range:
+    """The versions ``schema`` still has to apply to a database at version ``current`` (on
+    either backend); SchemaTooNew if that database was written by a newer hooksim."""
+    if current > schema.version:
+        raise SchemaTooNew(
+            f"the database's {schema.component!r} schema is version {current}, newer than this "
+            f"hooksim supports ({schema.version}); upgrade hooksim or use another database")
+    return range(current + 1, schema.version + 1)
 
 
 VERSION_TABLE = """

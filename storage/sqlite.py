@@ -17,8 +17,8 @@ from typing import TypeVar
 
 import aiosqlite
 
-from storage.errors import SchemaTooNew, StorageError, StorageUnavailable
-from storage.schema import VERSION_TABLE, Schema
+from storage.errors import StorageError, StorageUnavailable
+from storage.schema import VERSION_TABLE, Schema, versions_to_apply
 
 T = TypeVar("T")
 
@@ -181,13 +181,7 @@ async def migrate(conn: aiosqlite.Connection, schemas: Iterable[Schema]) -> None
             "SELECT version FROM schema_version WHERE component = ?", (schema.component,)
         ) as cur:
             row = await cur.fetchone()
-        current = row[0] if row else 0
-        if current > schema.version:
-            raise SchemaTooNew(
-                f"the database's {schema.component!r} schema is version {current}, newer than this "
-                f"hooksim supports ({schema.version}); upgrade hooksim or use another database"
-            )
-        for version in range(current + 1, schema.version + 1):
+        for version in versions_to_apply(schema, row[0] if row else 0):
             script = schema.migrations[version - 1]
             try:
                 await conn.executescript(
