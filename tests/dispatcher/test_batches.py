@@ -121,3 +121,19 @@ async def test_transition_observers_are_told_after_the_commit(dispatcher, target
         await engine.step()
         await engine.drain()
     assert seen == [(sub.guid, "PAUSED", 1)]
+
+
+async def test_a_claim_leases_every_row_it_returns_and_its_records_are_whole(dispatcher, target):
+    await subscribe(dispatcher, target.url)
+    await dispatcher.service.send_events(category="stock", count=3)
+    store, now = dispatcher.service.deliveries, dispatcher.clock.now()
+    claimed = await store.batch(lambda b: b.claim_due(now, 2, now + 60))
+    # Built positionally from the claim's rows: the same records a read by name gives.
+    assert claimed == [await store.get(d.webhook_guid) for d in claimed]
+    # Both leased (one statement for the claim): only the third is left to claim...
+    (third,) = await store.batch(lambda b: b.claim_due(now, 10, now + 60))
+    assert third.id not in {d.id for d in claimed}
+    assert await store.batch(lambda b: b.claim_due(now + 59, 10, now + 120)) == []
+    # ...until the leases lapse: a dead worker's claims come back.
+    again = await store.batch(lambda b: b.claim_due(now + 61, 10, now + 120))
+    assert sorted(d.id for d in again) == sorted([third.id, *(d.id for d in claimed)])
