@@ -1,7 +1,7 @@
 """Persistence for hooksim. Each store is one object with async methods and dataclasses in/out;
 no SQL lives outside this package. SQLite (aiosqlite) is the embedded default; PostgreSQL
-(psycopg, storage.postgres) serves the stores ported to it so far. ``storage.backends.open_storage``
-opens either by the settings."""
+(psycopg, storage.postgres) serves every store too, for several processes on one database.
+``storage.backends.open_storage`` opens either by the settings."""
 
 from __future__ import annotations
 
