@@ -4,7 +4,6 @@ call this one class, so each rule is written once."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import ipaddress
 import random
 import uuid
@@ -150,6 +149,10 @@ class DispatcherService:
         self._on_transition = on_transition
         self._on_committed = on_committed
         self._rng = random.Random(settings.seed)
+        # The seed reproduces what events say, not their GUIDs: a restarted process, or several
+        # API and dispatcher processes on one database, would draw the same GUIDs from the same
+        # seed, and an event GUID is the event table's key. Version-4 GUIDs from os.urandom.
+        self._unique = random.SystemRandom()
         self.restaurants = catalogue.simulated_restaurants(settings.restaurants, settings.seed)
 
     # -- subscriptions ---------------------------------------------------------------------
@@ -261,13 +264,11 @@ class DispatcherService:
             try:
                 event = catalogue.make_event(
                     category, at=now, rng=self._rng, restaurants=self.restaurants,
-                    event_type=event_type, restaurant_guid=restaurant_guid, details=details)
+                    event_type=event_type, restaurant_guid=restaurant_guid, details=details,
+                    guid=catalogue.new_guid(self._unique))
             except catalogue.EventError as exc:
                 raise InvalidInput(str(exc), _API_FIELDS.get(exc.field, exc.field)) from None
-            # The seed reproduces what events say, not their GUIDs: a restarted process, or
-            # several API and dispatcher processes on one database, would draw the same GUIDs
-            # from the same seed, and an event GUID is the event table's key.
-            made.append(dataclasses.replace(event, guid=str(uuid.uuid4())))
+            made.append(event)
         targets = await self.subscriptions.list(category)
         batch = []
         for event in made:
@@ -275,7 +276,7 @@ class DispatcherService:
             record = EventRecord(event.guid, category, event.event_type, event.restaurant_guid,
                                  event.timestamp, body, now)
             batch.append((record, [
-                NewDelivery(str(uuid.uuid4()), sub.guid, event.route_key,
+                NewDelivery(catalogue.new_guid(self._unique), sub.guid, event.route_key,
                             signing.sign(sub.secret, body, event.timestamp))
                 for sub in targets]))
         await self.deliveries.add_events(batch)

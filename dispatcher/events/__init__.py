@@ -150,13 +150,14 @@ def event_types(category: str) -> tuple[str, ...]:
 
 def make_event(category: str, *, at: float, rng: random.Random, restaurants: Sequence[Restaurant],
                event_type: str | None = None, restaurant_guid: str | None = None,
-               details: Mapping[str, Any] | None = None) -> Event:
+               details: Mapping[str, Any] | None = None, guid: str | None = None) -> Event:
     """A valid event of ``category`` happening at ``at`` (epoch seconds).
 
     The type and restaurant are drawn from ``rng`` unless given; the restaurant can also
     be chosen by ``details["restaurantGuid"]``, and a GUID missing from ``restaurants``
     gets a placeholder derived from it. ``details`` replace generated fields before the
-    result is validated, so an impossible combination raises :class:`EventError`. Details
+    result is validated, so an impossible combination raises :class:`EventError`. ``guid``
+    replaces the one drawn from ``rng`` (drawn either way: a seed gives the same events). Details
     that are all generated are valid by construction (tests/events checks every category's
     builder against its validator for many seeds) and are not validated again.
     """
@@ -167,11 +168,12 @@ def make_event(category: str, *, at: float, rng: random.Random, restaurants: Seq
         event_type = rng.choice(spec.event_types)
     _check_event_type(spec, event_type)
     restaurant = _pick_restaurant(restaurants, rng, restaurant_guid, given.get("restaurantGuid"))
-    guid = new_guid(rng)
+    drawn = new_guid(rng)
     merged = spec.merge(event_type, restaurant, spec.build(event_type, restaurant, rng, at), given)
     if given:
         validate_details(category, event_type, merged)
-    return Event(guid=guid, category=spec.name, event_type=event_type, timestamp=timestamp,
+    return Event(guid=drawn if guid is None else guid, category=spec.name,
+                 event_type=event_type, timestamp=timestamp,
                  restaurant_guid=restaurant.guid if spec.restaurant_scoped else None, details=merged)
 
 
