@@ -1,7 +1,8 @@
 """One dispatcher measurement, run pinned to core 1 by bench/dispatcher_rate.py; prints JSON.
 
 ``--mode hooksim``: hooksim's own dispatcher, assembled as ``hooksim serve`` assembles it
-(DispatcherService + DeliveryEngine + HttpSender, default settings, SQLite with
+(DispatcherService + DeliveryEngine + HttpSender, default settings, the collector tuned as
+``serve`` tunes it once started (``server.gc_young_threshold``), SQLite with
 synchronous=FULL, logs configured as in ``serve`` and written to stderr, and serve's default
 event loop: uvloop where installed): ``send_events`` makes,
 signs and commits the events with their deliveries (the outbox), the engine delivers them and
@@ -37,7 +38,8 @@ from dispatcher.http import HttpSender, new_session
 from dispatcher.service import DispatcherService
 from dispatcher.settings import BackoffSettings, DispatcherSettings
 from hooksim.logs import configure_logging
-from hooksim.runner import loop_factory
+from hooksim.runner import loop_factory, tune_gc
+from hooksim.settings import ServerSettings
 from storage.deliveries import DeliveryStore
 from storage.sqlite import open_database
 
@@ -56,6 +58,7 @@ async def hooksim(url: str, count: int, db_path: Path) -> tuple[float, float]:
     sub = await service.create_subscription(event_category="menus", url=url,
                                             notification_email="bench@example.com")
     await engine.start()
+    tune_gc(ServerSettings().gc_young_threshold)   # as `hooksim serve` does once started
     started, cpu = time.perf_counter(), time.process_time()
     for _ in range(0, count, CHUNK):
         await service.send_events(category="menus", count=CHUNK)

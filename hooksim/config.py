@@ -155,6 +155,7 @@ def _kind(value: Any) -> str:
 _RANGES: tuple[tuple[str, typing.Callable[[Any], bool], str], ...] = (
     ("server.port", lambda v: 0 <= v <= 65535, "a port number 0-65535 (0 picks a free port)"),
     ("server.shutdown_timeout", lambda v: v >= 0, "a number of seconds >= 0"),
+    ("server.gc_young_threshold", lambda v: v >= 0, "an integer >= 0 (0: Python's defaults)"),
     ("storage.busy_timeout_ms", lambda v: v >= 0, "milliseconds >= 0"),
     ("clock.time_scale", lambda v: v > 0, "a number > 0"),
     ("clock.origin", lambda v: v >= 0, "epoch seconds >= 0 (0: each process's start)"),

@@ -24,6 +24,9 @@ class ServerSettings:
     read_timeout: float = 30.0
     # auto: uvloop where it is installed (Linux, macOS), else asyncio's own loop.
     event_loop: Literal["auto", "uvloop", "asyncio"] = "auto"
+    # Once started: freeze the start-up heap and run the young-generation collection every this
+    # many allocations (hooksim.runner.tune_gc); 0 leaves Python's collector as it is.
+    gc_young_threshold: int = 10_000
     # Which parts this process runs (hooksim.roles); "all" is the single-process hooksim.
     role: Literal["all", "dispatcher", "receiver", "api"] = "all"
 

@@ -80,7 +80,8 @@ def run_server(settings: Settings, build: Callable[[Settings], Any],
     try:
         with asyncio.Runner(loop_factory=loop_factory(server.event_loop)) as runner:
             runner.run(serve_app(app, server.host, server.port, server.shutdown_timeout,
-                                 announce, server.keepalive_timeout, server.read_timeout))
+                                 announce, server.keepalive_timeout, server.read_timeout,
+                                 server.gc_young_threshold))
     except (StorageError, CredentialsFileError) as exc:
         raise UsageError(str(exc)) from None
     except OSError as exc:

@@ -84,6 +84,7 @@ def test_environment_overrides_single_keys(tmp_path: Path) -> None:
         ("[dispatcher]\nretry_delays = [-1]\n", {}, "dispatcher.retry_delays: expected"),
         ("[smtp]\nenabled = 1\n", {}, "smtp.enabled: expected true or false"),
         ("[clock]\ntime_scale = 0\n", {}, "clock.time_scale: expected a number > 0"),
+        ("", {"HOOKSIM_SERVER_GC_YOUNG_THRESHOLD": "-1"}, "server.gc_young_threshold: expected"),
         ("[[receiver.endpoints]]\nsecrets = []\n", {}, "receiver.endpoints[0].name: required"),
         ("[[receiver.endpoints]]\nname = 'a b'\n", {}, "receiver.endpoints[0].name"),
         ("server = 3\n", {}, "server: expected a table"),
