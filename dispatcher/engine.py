@@ -184,7 +184,11 @@ class DeliveryEngine:
         self._on_transition = on_transition
         self._on_committed = on_committed or (lambda: None)
         self._time_scale = time_scale
-        self._in_flight: set[asyncio.Task[None]] = set()
+        # A fixed pool of ``concurrency`` senders takes claimed deliveries from a queue (a task
+        # per attempt cost more); a slot stays taken while its delivery waits in the queue.
+        self._queue: asyncio.Queue[DeliveryRecord] = asyncio.Queue()
+        self._senders: list[asyncio.Task[None]] = []
+        self._sending = 0                # taken from the queue, not yet answered
         self._unrecorded = 0             # attempts started whose result is not yet committed
         self._all_recorded = asyncio.Event()
         self._all_recorded.set()
@@ -238,12 +242,11 @@ class DeliveryEngine:
             committed = await self._store.batch(partial(work, now=now, free=free, **kwargs))
         finally:
             self._reserved -= free
-        for delivery in committed.to_send:
-            self._unrecorded += 1
+        if committed.to_send:
+            self._unrecorded += len(committed.to_send)
             self._all_recorded.clear()
-            task = asyncio.create_task(self._attempt(delivery))
-            self._in_flight.add(task)
-            task.add_done_callback(self._in_flight.discard)
+            for delivery in committed.to_send:
+                self._queue.put_nowait(delivery)
         return committed
 
     def _claim(self, batch: DispatchBatch, *, now: float, free: int,
@@ -302,6 +305,29 @@ class DeliveryEngine:
         if committed.transitions:
             self._on_committed()
 
+    async def _send_forever(self) -> None:
+        """One of the pool's senders: each claimed delivery in turn."""
+        while True:
+            delivery = await self._queue.get()
+            self._sending += 1
+            try:
+                await self._attempt(delivery)
+            except asyncio.CancelledError:   # stop(): no result will come
+                self._free_slots(1)
+                raise
+            except Exception:
+                # Not recorded: still PENDING with a lease, so it is sent again after the lease.
+                log.exception("dispatcher.attempt_failed", webhook_guid=delivery.webhook_guid)
+                self._free_slots(1)
+            finally:
+                self._sending -= 1
+
+    def _free_slots(self, attempts: int) -> None:
+        """Attempts that hold no slot any more: recorded, or never to be."""
+        self._unrecorded -= attempts
+        if self._unrecorded == 0:
+            self._all_recorded.set()
+
     async def _attempt(self, delivery: DeliveryRecord) -> None:
         number = delivery.attempts + 1
         started = self._clock.now()
@@ -313,8 +339,12 @@ class DeliveryEngine:
         self._results_ready.set()
 
     def _ensure_recorder(self) -> None:
+        """Start the recorder and the senders (again, after :meth:`stop`)."""
         if self._recorder is None or self._recorder.done():
             self._recorder = asyncio.create_task(self._record_forever())
+        self._senders = [task for task in self._senders if not task.done()]
+        while len(self._senders) < max(1, self._settings.concurrency):
+            self._senders.append(asyncio.create_task(self._send_forever()))
 
     async def _record_forever(self) -> None:
         while True:
@@ -328,9 +358,7 @@ class DeliveryEngine:
                     # Not recorded means still PENDING with a lease: it is sent again later.
                     log.exception("dispatcher.record_failed", attempts=len(batch))
                     self._wake.set()
-                self._unrecorded -= len(batch)
-                if self._unrecorded == 0:
-                    self._all_recorded.set()
+                self._free_slots(len(batch))
 
     async def _record(self, batch: list[_Result]) -> None:
         batch.sort(key=lambda r: r.finished_at)
@@ -452,12 +480,18 @@ class DeliveryEngine:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(timeout):
                 await self.drain()
-        for task in [*self._in_flight, self._recorder]:
+        for task in [*self._senders, self._recorder]:
             if task is not None and not task.done():
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+        # Claimed but never sent (the drain timed out): their leases lapse and they are sent
+        # again, after a restart or by another dispatcher; nobody waits for their results.
+        while not self._queue.empty():
+            self._queue.get_nowait()
+            self._free_slots(1)
 
     @property
     def in_flight(self) -> int:
-        return len(self._in_flight)
+        """Attempts claimed and not yet answered (queued or being sent)."""
+        return self._queue.qsize() + self._sending

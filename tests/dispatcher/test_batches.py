@@ -3,6 +3,7 @@ all or nothing, and a recording batch also claims what is due for the slots it f
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -137,3 +138,43 @@ async def test_a_claim_leases_every_row_it_returns_and_its_records_are_whole(dis
     # ...until the leases lapse: a dead worker's claims come back.
     again = await store.batch(lambda b: b.claim_due(now + 61, 10, now + 120))
     assert sorted(d.id for d in again) == sorted([third.id, *(d.id for d in claimed)])
+
+
+async def test_an_attempt_that_raises_frees_its_slot_and_is_sent_again(dispatcher, target):
+    """The pool's sender survives a raising attempt hook: the slot is freed (drain returns), the
+    delivery stays PENDING under its lease and goes out again once the lease lapses."""
+    sub = await subscribe(dispatcher, target.url)
+    calls = []
+
+    def flaky(delivery, number, response):
+        calls.append(number)
+        if len(calls) == 1:
+            raise RuntimeError("observer broke")
+
+    await dispatcher.service.send_events(category="stock", count=1)
+    async with engine_with(dispatcher, on_attempt=flaky) as engine:
+        assert await engine.step() == 1
+        await engine.drain()
+        assert engine.in_flight == 0
+        assert await dispatcher.service.deliveries.status_counts(sub.guid) == {"PENDING": 1}
+        assert await engine.step() == 0                  # still leased
+        dispatcher.clock.advance(engine.lease_seconds + 1)
+        assert await engine.step() == 1                  # the lease lapsed: sent again
+        await engine.drain()
+    assert calls == [1, 1] and len(target.requests) == 2
+    assert await dispatcher.service.deliveries.status_counts(sub.guid) == {"SUCCESS": 1}
+
+
+async def test_stop_cancels_attempts_in_flight_without_hanging(dispatcher, target):
+    """Attempts still in flight when stop's drain times out are cancelled: their slots are
+    freed, stop returns, and the deliveries stay PENDING under their leases (sent again later)."""
+    target.delay = 5.0
+    sub = await subscribe(dispatcher, target.url)
+    await dispatcher.service.send_events(category="stock", count=4)
+    assert await dispatcher.engine.step() == 2           # concurrency 2: both slots taken
+    await asyncio.sleep(0.05)                             # both requests are out
+    await asyncio.wait_for(dispatcher.engine.stop(timeout=0.1), 5)
+    assert dispatcher.engine.in_flight == 0
+    await asyncio.wait_for(dispatcher.engine.drain(), 1)  # no slot left taken
+    assert len(target.requests) == 2
+    assert await dispatcher.service.deliveries.status_counts(sub.guid) == {"PENDING": 4}
