@@ -62,11 +62,15 @@ async def hooksim(url: str, count: int, db_path: Path) -> tuple[float, float]:
     started, cpu = time.perf_counter(), time.process_time()
     for _ in range(0, count, CHUNK):
         await service.send_events(category="menus", count=CHUNK)
-    # Polls the due index only (status_counts would count every row each time), and only once
-    # no attempt is in flight (one in flight means its delivery is still PENDING: the query
-    # would say so); the counts are checked once at the end: every delivery must be SUCCESS.
-    while engine.in_flight or await service.deliveries.any_pending():
-        await asyncio.sleep(0.02)
+    # Done when nothing is PENDING. Asked only when every attempt started so far is recorded
+    # (drain: an Event, no query; an attempt in flight means its delivery is still PENDING),
+    # through the due index (status_counts would count every row); every delivery must be
+    # SUCCESS at the end.
+    while True:
+        await engine.drain()
+        if not await service.deliveries.any_pending():
+            break
+        await asyncio.sleep(0.001)
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     counts = await service.deliveries.status_counts(sub.guid)
     await engine.stop(timeout=5)

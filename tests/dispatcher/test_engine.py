@@ -207,3 +207,27 @@ async def test_info_logs_each_recording_batch_debug_adds_each_attempt(
     assert sum(e["attempts"] for e in recorded) == 3 and sum(e["success"] for e in recorded) == 3
     attempts = [e for e in logs if e["event"] == "delivery.attempt"]
     assert len(attempts) == (3 if level == "debug" else 0)
+
+
+async def test_two_processes_with_one_seed_tell_the_same_events_under_different_guids(
+        dispatcher, target):
+    """The seed reproduces what events say; GUIDs come from per-process randomness, so a second
+    dispatcher (or a restart) on the same database never collides on the event table's key."""
+    import re
+
+    from dispatcher.service import DispatcherService
+
+    await subscribe(dispatcher, target.url)
+    twin = DispatcherService(dispatcher.db, dispatcher.clock, dispatcher.service.settings,
+                             dispatcher.service.rules, wake=lambda: None)
+    first = await dispatcher.service.send_events(category="stock", count=20)
+    second = await twin.send_events(category="stock", count=20)
+    assert [(e.event_type, e.details) for e in first] == [(e.event_type, e.details)
+                                                          for e in second]
+    guids = [e.guid for e in first + second]
+    assert len(set(guids)) == 40
+    v4 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+    assert all(v4.fullmatch(g) for g in guids)
+    page = await dispatcher.service.list_deliveries(DeliveryQuery(
+        (await dispatcher.service.list_subscriptions())[0].guid, limit=100))
+    assert len({d.webhook_guid for d in page.items}) == 40
