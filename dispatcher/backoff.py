@@ -168,7 +168,9 @@ def advance(state: BackoffState, rules: BackoffRules, now: float) -> tuple[Backo
 
 def may_send(state: BackoffState, rules: BackoffRules, now: float) -> bool:
     """Whether an attempt may go out at ``now``: only when the subscription is, by then, ACTIVE."""
-    return advance(state, rules, now)[0].status is SubscriptionStatus.ACTIVE
+    # advance only ever turns PAUSED into ACTIVE: an ACTIVE state needs no sliding (the usual case).
+    return (state.status is SubscriptionStatus.ACTIVE
+            or advance(state, rules, now)[0].status is SubscriptionStatus.ACTIVE)
 
 
 def restart(state: BackoffState, at: float) -> tuple[BackoffState, list[Transition]]:

@@ -149,7 +149,7 @@ class _BackoffStates:
 
     def put(self, guid: str, state: BackoffState, transitions: list[Transition]) -> None:
         record, old = self._states[guid]
-        if state == old and not transitions:
+        if not transitions and (state is old or state == old):   # `is`: the usual success
             return
         self._states[guid] = (record, state)
         self._changed.add(guid)
