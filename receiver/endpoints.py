@@ -20,7 +20,8 @@ _NAME = re.compile(rf"[A-Za-z0-9._-]{{1,{MAX_NAME_LENGTH}}}")
 
 
 def valid_name(name: str) -> bool:
-    """Letters, digits, '-', '_' and '.', as config.py demands of configured names."""
+    """1-100 ASCII letters, digits, '-', '_' and '.': what a /hooks/{name} path can carry, and
+    what config.py demands of configured names."""
     return _NAME.fullmatch(name) is not None
 
 

@@ -87,6 +87,9 @@ def test_environment_overrides_single_keys(tmp_path: Path) -> None:
         ("", {"HOOKSIM_SERVER_GC_YOUNG_THRESHOLD": "-1"}, "server.gc_young_threshold: expected"),
         ("[[receiver.endpoints]]\nsecrets = []\n", {}, "receiver.endpoints[0].name: required"),
         ("[[receiver.endpoints]]\nname = 'a b'\n", {}, "receiver.endpoints[0].name"),
+        # Non-ASCII letters and over-long names: the receiver would refuse them at run time.
+        ("[[receiver.endpoints]]\nname = 'caf\u00e9'\n", {}, "receiver.endpoints[0].name"),
+        (f"[[receiver.endpoints]]\nname = '{'a' * 101}'\n", {}, "receiver.endpoints[0].name"),
         ("server = 3\n", {}, "server: expected a table"),
         ("[server\n", {}, "is not valid TOML"),
         ("", {"HOOKSIM_SERVER_PORT": "eighty"}, "server.port: expected an integer"),
