@@ -7,7 +7,7 @@ import base64
 import binascii
 import functools
 import json
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
@@ -15,17 +15,15 @@ from aiohttp import web
 from dispatcher.clock import iso, parse_iso
 from dispatcher.errors import DispatcherError, InvalidInput, UnknownResource, WrongState
 from dispatcher.service import DispatcherService
-from storage import StorageUnavailable
 from storage.deliveries import AttemptRecord, DeliveryQuery, DeliveryRecord
 from storage.subscriptions import SubscriptionRecord, TransitionRecord
+from storage.web import Handler, unavailable_is_503
 
 SERVICE = web.AppKey("dispatcher_service", DispatcherService)
 
 _STATUS_OF = {InvalidInput: 400, UnknownResource: 404, WrongState: 409}
 _PERIODS = {"1h": 3600, "24h": 86400, "7d": 7 * 86400, "30d": 30 * 86400}
 MAX_LIMIT = 500
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def error_response(status: int, error: str, detail: str, field: str | None = None) -> web.Response:
@@ -38,14 +36,13 @@ def error_response(status: int, error: str, detail: str, field: str | None = Non
 def api(handler: Handler) -> Handler:
     """Turn the dispatcher's exceptions into JSON errors; never a 500 for bad input."""
 
+    @unavailable_is_503
     @functools.wraps(handler)
     async def wrapped(request: web.Request) -> web.StreamResponse:
         try:
             return await handler(request)
         except DispatcherError as exc:
             return error_response(_STATUS_OF.get(type(exc), 400), exc.code, exc.detail, exc.field)
-        except StorageUnavailable as exc:
-            return error_response(503, "storage_unavailable", str(exc))
 
     return wrapped
 

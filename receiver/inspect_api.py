@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import base64
 import csv
-import functools
 import io
 import json
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
@@ -21,8 +20,9 @@ from receiver.faults import current_phase
 from receiver.render import detail, error, parse_time, summary
 from receiver.settings import FaultSettings
 from receiver.stream import serve_events
-from storage import NotFound, StorageUnavailable
+from storage import NotFound
 from storage.messages import Cursor, MessageQuery
+from storage.web import unavailable_is_503
 
 MAX_LIMIT = 1000
 _BOOLS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
@@ -37,29 +37,13 @@ class BadParameter(Exception):
         super().__init__(f"{name}: {detail}")
 
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-def _unavailable_is_503(handler: Handler) -> Handler:
-    """A database that cannot answer right now (locked, server gone) is a 503, not a 500."""
-
-    @functools.wraps(handler)
-    async def wrapped(request: web.Request) -> web.StreamResponse:
-        try:
-            return await handler(request)
-        except StorageUnavailable as exc:
-            return error(503, "storage_unavailable", str(exc))
-
-    return wrapped
-
-
 def add_routes(app: web.Application) -> None:
-    app.router.add_get("/api/messages", _unavailable_is_503(list_messages))
-    app.router.add_delete("/api/messages", _unavailable_is_503(delete_messages))
-    app.router.add_get("/api/messages/export", _unavailable_is_503(export_messages))
+    app.router.add_get("/api/messages", unavailable_is_503(list_messages))
+    app.router.add_delete("/api/messages", unavailable_is_503(delete_messages))
+    app.router.add_get("/api/messages/export", unavailable_is_503(export_messages))
     app.router.add_get("/api/messages/stream", stream_messages)
-    app.router.add_get(r"/api/messages/{id:\d+}", _unavailable_is_503(get_message))
-    app.router.add_get(r"/api/messages/{id:\d+}/body", _unavailable_is_503(get_body))
+    app.router.add_get(r"/api/messages/{id:\d+}", unavailable_is_503(get_message))
+    app.router.add_get(r"/api/messages/{id:\d+}/body", unavailable_is_503(get_body))
     app.router.add_get("/api/receiver/endpoints", list_endpoints)
     app.router.add_get("/api/receiver/endpoints/{name}", get_endpoint)
     app.router.add_put("/api/receiver/endpoints/{name}/faults", put_faults)
