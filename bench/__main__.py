@@ -29,12 +29,13 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="1 round of 3 s: a smoke test")
     parser.add_argument("--only", action="append", choices=list(FIGURES), metavar="NAME",
                         help=f"run only this figure (repeatable): {', '.join(FIGURES)}")
-    parser.add_argument("--rounds", type=int, help="rounds per figure (default 3)")
+    parser.add_argument("--rounds", type=int,
+                        help="rounds per figure (default 3; the dispatcher's 5)")
     parser.add_argument("--seconds", type=int, help="seconds per load round (default 6)")
     args = parser.parse_args()
     config = Config(rounds=1, seconds=3, quick=True) if args.quick else Config()
     if args.rounds:
-        config.rounds = args.rounds
+        config.rounds, config.rounds_given = args.rounds, True
     if args.seconds:
         config.seconds = args.seconds
     ensure_tools()

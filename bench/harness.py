@@ -55,6 +55,12 @@ class Config:
     rounds: int = 3
     seconds: int = 6       # one wrk round
     quick: bool = False
+    rounds_given: bool = False   # --rounds was given: every figure runs exactly that many
+
+    def rounds_at_least(self, minimum: int) -> int:
+        """Rounds for a figure whose single runs are short and swing more: at least
+        ``minimum`` by default, exactly what ``--rounds`` or ``--quick`` asked for otherwise."""
+        return self.rounds if self.quick or self.rounds_given else max(self.rounds, minimum)
 
 
 # -- tools ---------------------------------------------------------------------------------
