@@ -154,7 +154,7 @@ async def test_an_attempt_that_raises_frees_its_slot_and_is_sent_again(dispatche
     await dispatcher.service.send_events(category="stock", count=1)
     async with engine_with(dispatcher, on_attempt=flaky) as engine:
         assert await engine.step() == 1
-        await engine.drain()
+        await asyncio.wait_for(engine.drain(), 5)        # the raising attempt freed its slot
         assert engine.in_flight == 0
         assert await dispatcher.service.deliveries.status_counts(sub.guid) == {"PENDING": 1}
         assert await engine.step() == 0                  # still leased
