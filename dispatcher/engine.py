@@ -21,7 +21,6 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
 
 import structlog
 
@@ -227,24 +226,26 @@ class DeliveryEngine:
         self._ensure_recorder()
         self._wake.clear()   # a wake-up from now on asks for another pass: nothing is missed
         now = self._clock.now()
-        committed = await self._claiming(self._claim, now)
+        committed = await self._claiming(now)
         self._next_due = committed.next_due
         await self._committed(committed)
         return len(committed.to_send)
 
-    async def _claiming(self, work: Callable[..., _Committed], now: float, freeing: int = 0,
-                        **kwargs: Any) -> _Committed:
-        """Run ``work`` as one batch that may claim the free slots, then start what it claimed.
+    async def _claiming(self, now: float, *, results: list[_Result] | None = None,
+                        claim: bool = True) -> _Committed:
+        """Run :meth:`_claim` as one batch that records ``results`` and, unless ``claim`` is
+        false, claims the free slots; then start what it claimed.
 
-        A slot is taken from the claim until the attempt's result is recorded (``freeing``: the
-        results ``work`` records). Slots are reserved while the batch runs, so a claim and a
-        recording batch running one after the other never exceed ``concurrency`` between them.
+        A slot is taken from the claim until the attempt's result is recorded (``results`` free
+        theirs). Slots are reserved while the batch runs, so a claim and a recording batch
+        running one after the other never exceed ``concurrency`` between them.
         """
-        taken = self._unrecorded - freeing + self._reserved
-        free = max(0, self._settings.concurrency - taken)
+        taken = self._unrecorded - len(results or ()) + self._reserved
+        free = max(0, self._settings.concurrency - taken) if claim else 0
         self._reserved += free
         try:
-            committed = await self._store.batch(partial(work, now=now, free=free, **kwargs))
+            committed = await self._store.batch(partial(self._claim, now=now, free=free,
+                                                        results=results))
         finally:
             self._reserved -= free
         if committed.to_send:
@@ -380,12 +381,7 @@ class DeliveryEngine:
 
     async def _record(self, batch: list[_Result]) -> None:
         batch.sort(key=lambda r: r.finished_at)
-        now = self._clock.now()
-        if self._refill:
-            committed = await self._claiming(self._claim, now, len(batch), results=batch)
-        else:
-            committed = await self._store.batch(
-                partial(self._claim, now=now, free=0, results=batch))
+        committed = await self._claiming(self._clock.now(), results=batch, claim=self._refill)
         if committed.next_due != self._next_due:
             # A retry or a pause may now be the next thing due: the loop sleeps until then.
             self._next_due = committed.next_due
