@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 from hooksim.settings import Settings
-from receiver.endpoints import MAX_NAME_LENGTH, valid_name
+from receiver.endpoints import NAME_RULE, valid_name
 
 ENV_PREFIX = "HOOKSIM_"
 
@@ -200,8 +200,7 @@ def _check_ranges(settings: Settings) -> None:
     for i, endpoint in enumerate(settings.receiver.endpoints):
         where = f"receiver.endpoints[{i}]"
         if not valid_name(endpoint.name):   # the receiver's own rule, so it can serve the name
-            raise ConfigError(f"{where}.name: expected 1-{MAX_NAME_LENGTH} ASCII letters, "
-                              f"digits, '-', '_' or '.', got {endpoint.name!r}")
+            raise ConfigError(f"{where}.name: expected {NAME_RULE}, got {endpoint.name!r}")
         if not 0.0 <= endpoint.faults.failure_rate <= 1.0:
             raise ConfigError(f"{where}.faults.failure_rate: expected a number 0-1")
         if endpoint.faults.status and not 100 <= endpoint.faults.status <= 599:

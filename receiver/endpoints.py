@@ -17,11 +17,13 @@ MAX_NAME_LENGTH = 100
 
 
 _NAME = re.compile(rf"[A-Za-z0-9._-]{{1,{MAX_NAME_LENGTH}}}")
+# The rule in words, for every message that refuses a name (config, the /hooks route).
+NAME_RULE = f"1-{MAX_NAME_LENGTH} ASCII letters, digits, '-', '_' or '.'"
 
 
 def valid_name(name: str) -> bool:
-    """1-100 ASCII letters, digits, '-', '_' and '.': what a /hooks/{name} path can carry, and
-    what config.py demands of configured names."""
+    """Whether ``name`` follows :data:`NAME_RULE`: what a /hooks/{name} path can carry, and what
+    config.py demands of configured names."""
     return _NAME.fullmatch(name) is not None
 
 

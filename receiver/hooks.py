@@ -20,7 +20,7 @@ from aiohttp.web import RequestPayloadError
 
 from receiver import envelope
 from receiver.core import RECEIVER, Receiver
-from receiver.endpoints import Endpoint, valid_name
+from receiver.endpoints import NAME_RULE, Endpoint, valid_name
 from receiver.faults import Decision, decide
 from receiver.render import error, summary
 from storage import StorageError
@@ -54,7 +54,7 @@ async def handle_hook(request: web.Request) -> web.StreamResponse:
     receiver = request.app[RECEIVER]
     name = request.match_info["name"]
     if not valid_name(name):  # not stored: no endpoint could ever have this name
-        return error(404, "unknown_endpoint", "endpoint names are letters, digits, '-', '_', '.'")
+        return error(404, "unknown_endpoint", f"endpoint names are {NAME_RULE}")
     received_at = receiver.wall()
     endpoint = receiver.endpoints.get(name)
     decision = Decision("ok")
