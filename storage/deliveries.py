@@ -103,15 +103,9 @@ class DeliveryPage:
     next_cursor: tuple[float, int] | None
 
 
+# A delivery with its event and endpoint, columns in DeliveryRecord's field order: every row
+# becomes a record positionally (the claim builds one per delivery it leases).
 _DELIVERY_SELECT = """
-SELECT d.*, e.category, e.event_type, e.restaurant_guid, e.body, s.url
-FROM delivery d JOIN event e ON e.guid = d.event_guid JOIN subscription s ON s.guid = d.subscription_guid
-"""
-
-
-# The same rows as _DELIVERY_SELECT, columns in DeliveryRecord's field order: a plain tuple
-# row becomes a record positionally (the claim builds one per delivery it leases).
-_DELIVERY_TUPLE_SELECT = """
 SELECT d.id, d.webhook_guid, d.subscription_guid, d.event_guid, e.category, e.event_type,
        e.restaurant_guid, d.status, d.series, d.attempts, d.total_attempts, d.next_attempt_at,
        d.first_sent_at, d.last_status_code, d.last_outcome, d.route_key, d.signature, e.body,
@@ -123,25 +117,13 @@ FROM delivery d JOIN event e ON e.guid = d.event_guid JOIN subscription s ON s.g
 _DELIVERY_FIELDS = tuple(f.name for f in fields(DeliveryRecord))
 
 
-def _delivery_from_tuple(row: Sequence[Any]) -> DeliveryRecord:
-    """A record from a :data:`_DELIVERY_TUPLE_SELECT` row, without the frozen dataclass's
-    ``__init__`` (one ``object.__setattr__`` per field: ~2 us of the claim's ~8 per row)."""
+def _delivery(row: Sequence[Any]) -> DeliveryRecord:
+    """A record from a :data:`_DELIVERY_SELECT` row (a tuple, or a row of either backend read
+    by position), without the frozen dataclass's ``__init__`` (one ``object.__setattr__`` per
+    field: ~2 us of the claim's ~8 per row)."""
     record = object.__new__(DeliveryRecord)
     record.__dict__.update(zip(_DELIVERY_FIELDS, row))
     return record
-
-
-def _delivery(row: AnyRow) -> DeliveryRecord:
-    return DeliveryRecord(
-        id=row["id"], webhook_guid=row["webhook_guid"], subscription_guid=row["subscription_guid"],
-        event_guid=row["event_guid"], category=row["category"], event_type=row["event_type"],
-        restaurant_guid=row["restaurant_guid"], status=row["status"], series=row["series"],
-        attempts=row["attempts"], total_attempts=row["total_attempts"],
-        next_attempt_at=row["next_attempt_at"], first_sent_at=row["first_sent_at"],
-        last_status_code=row["last_status_code"], last_outcome=row["last_outcome"],
-        route_key=row["route_key"], signature=row["signature"], body=bytes(row["body"]),
-        url=row["url"], created_at=row["created_at"], updated_at=row["updated_at"],
-    )
 
 
 def _attempt(row: AnyRow) -> AttemptRecord:
@@ -162,12 +144,6 @@ _NEXT_DUE = (
     "SELECT min(t) FROM (SELECT min({due}) AS t FROM delivery WHERE status = 'PENDING' "
     "UNION ALL SELECT min(paused_until) FROM subscription WHERE status = 'PAUSED') AS due"
 )
-
-# Several dispatchers share a PostgreSQL database: each claim skips the deliveries another
-# claim has locked (and is leasing right now) instead of waiting for them, so concurrent claims
-# get disjoint sets; once that claim commits, its lease (claimed_until) keeps them out. SQLite
-# has one writer: nothing to skip.
-
 
 class DispatchBatch:
     """The dispatcher's reads and writes inside one transaction. It runs whole on the database
@@ -223,10 +199,15 @@ class DispatchBatch:
         return paused_until_before(self._conn, self._backend, now, lock=lock)
 
     def claim_due(self, now: float, limit: int, lease_until: float) -> list[DeliveryRecord]:
-        """Pending deliveries due by ``now`` and not in flight, oldest due first; leased."""
-        # Rows in DeliveryRecord's field order: positional records (no per-column lookups).
-        rows = [_delivery_from_tuple(row) for row in self._conn.execute(
-            _DELIVERY_TUPLE_SELECT + "WHERE d.status = 'PENDING' AND d.next_attempt_at <= ? "
+        """Pending deliveries due by ``now`` and not in flight, oldest due first; leased.
+
+        Several dispatchers share a PostgreSQL database: each claim skips the deliveries another
+        claim has locked (and is leasing right now) instead of waiting for them, so concurrent
+        claims get disjoint sets; once that claim commits, its lease (claimed_until) keeps them
+        out. SQLite has one writer: nothing to skip.
+        """
+        rows = [_delivery(row) for row in self._conn.execute(
+            _DELIVERY_SELECT + "WHERE d.status = 'PENDING' AND d.next_attempt_at <= ? "
             "AND (d.claimed_until IS NULL OR d.claimed_until < ?) "
             "ORDER BY d.next_attempt_at, d.id LIMIT ?" + skip_locked(self._backend, "d"),
             (now, now, limit),
