@@ -14,7 +14,7 @@ from dispatcher.events import CategorySpec, EventError, Restaurant, check_enum, 
 
 # event type -> (status, reasonKey, reason)
 _OUTCOMES = {
-    "availability_online": ("ONLINE", "AVAILABILITY_ONLINE", "Restaurant can accept online orders"),
+    "availability_online": ("ONLINE", "AVAILABILITY_ONLINE", "Restaurant is approving online orders"),
     "availability_offline": ("OFFLINE", "AVAILABILITY_OFFLINE", "Restaurant cannot accept online orders"),
     "toggle_availability_online": ("ONLINE", "TOGGLE_ENABLED", "User enabled integration"),
     "toggle_availability_offline": ("OFFLINE", "TOGGLE_DISABLED", "User disabled integration"),

@@ -28,11 +28,15 @@ _DEGREES = re.compile(r"-?[0-9]{1,3}(?:\.[0-9]+)?")
 
 
 def _build(event_type: str, restaurant: Restaurant, rng: random.Random, at: float) -> dict[str, Any]:
-    modified = epoch_millis(at)
+    now = epoch_millis(at)
     # partner_added creates the connection now; the others report when it was made.
-    created = min(epoch_millis(restaurant.created_at), modified)
+    created = min(epoch_millis(restaurant.created_at), now)
     if event_type == "partner_added":
-        created = modified
+        created = now
+    # partner_updated modifies the connection now. partner_removed reports the connection as it
+    # was (Toast's example: its dates untouched, equal to the creation); only the envelope
+    # timestamp is the removal time.
+    modified = created if event_type == "partner_removed" else now
     return {
         "restaurantGuid": restaurant.guid,
         "managementGroupGuid": restaurant.management_group_guid,
