@@ -13,10 +13,18 @@ from dispatcher.policy import Outcome, OutcomeKind
 from dispatcher.settings import DispatcherSettings
 
 
+# aiohttp adds ``Accept: */*`` by itself; Toast sends no Accept header (spec section 3).
+SKIP_AUTO_HEADERS = ("Accept",)
+
+
 def client_timeout(settings: DispatcherSettings) -> aiohttp.ClientTimeout:
-    """2 s to connect, 2 s between reads; the total bounds sending plus waiting (spec section 5)."""
+    """2 s to connect, 2 s without progress while sending or waiting (spec section 5).
+
+    These are socket timeouts, as Toast describes them: an endpoint that keeps trickling bytes is
+    not cut off. ``attempt_total_timeout`` caps a whole attempt when set (0: no cap, like Toast).
+    """
     return aiohttp.ClientTimeout(
-        total=settings.connect_timeout + 2 * settings.read_timeout,
+        total=settings.attempt_total_timeout or None,
         connect=settings.connect_timeout,
         sock_connect=settings.connect_timeout,
         sock_read=settings.read_timeout,
@@ -24,13 +32,19 @@ def client_timeout(settings: DispatcherSettings) -> aiohttp.ClientTimeout:
 
 
 def new_session(settings: DispatcherSettings) -> aiohttp.ClientSession:
-    """The dispatcher's one ClientSession: bounded connections, explicit timeouts, no cookies."""
-    connector = aiohttp.TCPConnector(limit=settings.connection_limit, limit_per_host=0)
+    """The dispatcher's one ClientSession: bounded connections, explicit timeouts, no cookies.
+
+    Without ``keep_alive`` every request opens its own connection and closes it after the answer
+    (Toast sends ``Connection: close``), so the connect timeout applies to every attempt.
+    """
+    connector = aiohttp.TCPConnector(limit=settings.connection_limit, limit_per_host=0,
+                                     force_close=not settings.keep_alive)
     return aiohttp.ClientSession(
         connector=connector,
         timeout=client_timeout(settings),
         cookie_jar=aiohttp.DummyCookieJar(),
         auto_decompress=False,
+        skip_auto_headers=SKIP_AUTO_HEADERS,
     )
 
 

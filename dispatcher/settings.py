@@ -11,6 +11,8 @@ class DispatcherSettings:
     enabled: bool = True
     connect_timeout: float = 2.0
     read_timeout: float = 2.0
+    attempt_total_timeout: float = 0.0
+    keep_alive: bool = False
     connection_limit: int = 100
     concurrency: int = 64
     user_agent: str = "Apache-HttpClient/4.5.10 (Java/1.8.0_212)"

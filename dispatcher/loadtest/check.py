@@ -20,6 +20,7 @@ import aiohttp
 import signing
 from dispatcher import events as catalogue
 from dispatcher.engine import request_headers
+from dispatcher.http import SKIP_AUTO_HEADERS
 from dispatcher.settings import DispatcherSettings
 
 BURST = 50
@@ -175,8 +176,10 @@ async def run_checks(url: str, secret: str, *, timeout: float = 2.0, seed: int =
                      on_result: Callable[[CheckResult], None] = lambda _r: None) -> list[CheckResult]:
     """Every check in order; ``no-redirects`` last, over every answer seen."""
     client_timeout = aiohttp.ClientTimeout(total=timeout, connect=timeout, sock_read=timeout)
-    async with aiohttp.ClientSession(timeout=client_timeout, cookie_jar=aiohttp.DummyCookieJar(),
-                                     auto_decompress=False) as session:
+    connector = aiohttp.TCPConnector(force_close=not DispatcherSettings().keep_alive)
+    async with aiohttp.ClientSession(connector=connector, timeout=client_timeout,
+                                     cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=False,
+                                     skip_auto_headers=SKIP_AUTO_HEADERS) as session:
         prober = Prober(url, secret, session, timeout, random.Random(seed))
         results = []
         for check in CHECKS:
