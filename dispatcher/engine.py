@@ -24,6 +24,7 @@ from functools import partial
 
 import structlog
 
+from dispatcher import events as catalogue
 from dispatcher.backoff import BackoffRules, BackoffState, Transition, advance, may_send, observe
 from dispatcher.clock import Clock
 from dispatcher.http import HttpSender, Response
@@ -65,7 +66,8 @@ def request_headers(delivery: DeliveryRecord, attempt_number: int,
         "Content-Type": "application/json; charset=utf-8",
         "Toast-Signature": delivery.signature,
         "Toast-Event-Type": delivery.event_type,
-        "Toast-Event-Category": delivery.category,
+        "Toast-Event-Category": catalogue.envelope_category(delivery.category, delivery.event_type,
+                                                            settings),
         "Toast-Attempt-Number": str(attempt_number),
         "User-Agent": settings.user_agent,
         "Accept-Encoding": "gzip,deflate",

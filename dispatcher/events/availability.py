@@ -10,7 +10,7 @@ import random
 from collections.abc import Mapping
 from typing import Any
 
-from dispatcher.events import CategorySpec, EventError, Restaurant, check_enum, check_guid, check_string
+from dispatcher.events import CategorySpec, World, EventError, Restaurant, check_enum, check_guid, check_string
 
 # event type -> (status, reasonKey, reason)
 _OUTCOMES = {
@@ -23,7 +23,8 @@ _STATUSES = ("ONLINE", "OFFLINE")
 _REASON_KEYS = ("AVAILABILITY_ONLINE", "AVAILABILITY_OFFLINE", "TOGGLE_ENABLED", "TOGGLE_DISABLED")
 
 
-def _build(event_type: str, restaurant: Restaurant, rng: random.Random, at: float) -> dict[str, Any]:
+def _build(event_type: str, restaurant: Restaurant, rng: random.Random, at: float,
+           world: World) -> dict[str, Any]:
     status, reason_key, reason = _OUTCOMES[event_type]
     return {"restaurantGuid": restaurant.guid, "status": status, "reasonKey": reason_key, "reason": reason}
 
@@ -42,7 +43,7 @@ def _validate(event_type: str, details: Mapping[str, Any]) -> None:
 
 def _spec(name: str, types: tuple[str, ...]) -> CategorySpec:
     return CategorySpec(name=name, event_types=types, restaurant_scoped=True,
-                        build=_build, validate=_validate)
+                        build=_build, validate=_validate, retries="availability")
 
 
 AVAILABILITY = _spec("restaurant_availability", ("availability_online", "availability_offline"))

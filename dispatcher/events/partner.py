@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from dispatcher.events import (
-    CategorySpec, EventError, Restaurant, check_guid, check_integer, check_iso_utc, check_string,
+    CategorySpec, World, EventError, Restaurant, check_guid, check_integer, check_iso_utc, check_string,
     epoch_millis, iso_utc,
 )
 
@@ -27,7 +27,8 @@ _TIMEZONE = re.compile(r"UTC|[A-Z][A-Za-z_]+(?:/[A-Za-z0-9_+\-]+)+")
 _DEGREES = re.compile(r"-?[0-9]{1,3}(?:\.[0-9]+)?")
 
 
-def _build(event_type: str, restaurant: Restaurant, rng: random.Random, at: float) -> dict[str, Any]:
+def _build(event_type: str, restaurant: Restaurant, rng: random.Random, at: float,
+           world: World) -> dict[str, Any]:
     now = epoch_millis(at)
     # partner_added creates the connection now; the others report when it was made.
     created = min(epoch_millis(restaurant.created_at), now)

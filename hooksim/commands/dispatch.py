@@ -7,11 +7,12 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from dispatcher import events as catalogue
 from hooksim.commands.common import add_api_options, add_config_options, call_api
 from hooksim.errors import UsageError
 
-CATEGORIES = ("menus", "stock", "partner", "restaurant_availability",
-              "restaurant_availability_toggle")
+# The event catalogue is the one list of categories.
+CATEGORIES = catalogue.categories()
 
 
 def _command(group: argparse._SubParsersAction, name: str, handler: Callable[..., int],
