@@ -259,7 +259,7 @@ async def replay(request: web.Request) -> web.Response:
 @api
 async def send_events(request: web.Request) -> web.Response:
     body = await json_object(request)
-    unknown = set(body) - {"eventCategory", "eventType", "restaurantGuid", "details", "count"}
+    unknown = set(body) - {"eventCategory", "eventType", "restaurantGuid", "details", "count", "large"}
     if unknown:
         raise InvalidInput(f"unknown field {sorted(unknown)[0]}", sorted(unknown)[0])
     details = body.get("details")
@@ -268,7 +268,13 @@ async def send_events(request: web.Request) -> web.Response:
     for name in ("eventType", "restaurantGuid"):
         if body.get(name) is not None and not isinstance(body[name], str):
             raise InvalidInput(f"{name} must be a string", name)
+    large = body.get("large", False)
+    if not isinstance(large, bool):
+        raise InvalidInput("large must be true or false", "large")
+    if large and body.get("count", 1) != 1:   # each is over 600 KB: one a request bounds memory
+        raise InvalidInput("large events are made one at a time: count must be 1", "count")
     made = await request.app[SERVICE].send_events(
         category=body.get("eventCategory"), event_type=body.get("eventType"),
-        restaurant_guid=body.get("restaurantGuid"), details=details, count=body.get("count", 1))
+        restaurant_guid=body.get("restaurantGuid"), details=details, count=body.get("count", 1),
+        large=large)
     return web.json_response({"eventGuids": [event.guid for event in made]}, status=202)

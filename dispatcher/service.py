@@ -157,6 +157,7 @@ class DispatcherService:
         # (SystemRandom's was half the cost); GUIDs name events, they are not secrets.
         self._unique = random.Random(os.urandom(32))
         self.restaurants = catalogue.simulated_restaurants(settings.restaurants, settings.seed)
+        self.world = catalogue.World(catalogue.Decisions.of(settings))   # open orders, decisions
 
     # -- subscriptions ---------------------------------------------------------------------
     async def create_subscription(self, *, event_category: Any, url: Any, notification_email: Any,
@@ -256,7 +257,7 @@ class DispatcherService:
     async def send_events(self, *, category: Any, event_type: str | None = None,
                           restaurant_guid: str | None = None,
                           details: Mapping[str, Any] | None = None,
-                          count: int = 1) -> list[catalogue.Event]:
+                          count: int = 1, large: bool = False) -> list[catalogue.Event]:
         """Make ``count`` events and commit each with one delivery per subscription of its category."""
         category = check_category(category)
         if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_EVENTS_PER_REQUEST:
@@ -268,7 +269,7 @@ class DispatcherService:
                 event = catalogue.make_event(
                     category, at=now, rng=self._rng, restaurants=self.restaurants,
                     event_type=event_type, restaurant_guid=restaurant_guid, details=details,
-                    guid=catalogue.new_guid(self._unique))
+                    guid=catalogue.new_guid(self._unique), world=self.world, large=large)
             except catalogue.EventError as exc:
                 raise InvalidInput(str(exc), _API_FIELDS.get(exc.field, exc.field)) from None
             made.append(event)

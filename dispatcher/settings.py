@@ -23,6 +23,12 @@ class DispatcherSettings:
     block_private_networks: bool = False
     restaurants: int = 12
     seed: int = 0
+    # Decisions where Toast is silent or contradicts itself (dispatcher.events.Decisions).
+    channel_orders: bool = False
+    packaging_event_category: Literal["packaging", "partner"] = "packaging"
+    schedule_time_format: Literal["array", "text"] = "array"
+    snooze_started_reason: str = "User disabled integration"
+    snooze_ended_reason: str = "User enabled integration"
 
 
 @dataclass(frozen=True)

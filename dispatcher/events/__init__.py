@@ -134,6 +134,9 @@ class World:
 
     decisions: Decisions = Decisions()
     state: dict[str, Any] = field(default_factory=dict)
+    # A world for one lone event (make_event without a world): a stateful category starts its
+    # event somewhere along the way rather than always at the beginning.
+    ephemeral: bool = False
 
 
 Details = dict[str, Any]
@@ -171,6 +174,8 @@ class CategorySpec:
     envelope_category: Callable[[str, Decisions], str] | None = None
     # Set for categories whose events continue one another (orders); replaces build's draw.
     advance: Advancer | None = None
+    # The "large" variant of advance (orders: a catering order over 600 KB); None: not offered.
+    large: Advancer | None = None
 
 
 _REGISTRY: dict[str, CategorySpec] = {}
@@ -218,7 +223,7 @@ def envelope_category(category: str, event_type: str, settings: Any) -> str:
 def make_event(category: str, *, at: float, rng: random.Random, restaurants: Sequence[Restaurant],
                event_type: str | None = None, restaurant_guid: str | None = None,
                details: Mapping[str, Any] | None = None, guid: str | None = None,
-               world: World | None = None) -> Event:
+               world: World | None = None, large: bool = False) -> Event:
     """A valid event of ``category`` happening at ``at`` (epoch seconds).
 
     The type and restaurant are drawn from ``rng`` unless given; the restaurant can also
@@ -230,20 +235,27 @@ def make_event(category: str, *, at: float, rng: random.Random, restaurants: Seq
     builder against its validator for many seeds) and are not validated again. ``world``
     carries the decisions and what earlier events left (an order goes on where its last event
     left it); without one, the event starts from nothing and the decisions are the defaults.
+    ``large`` asks for the category's largest realistic event (orders: a catering order).
     """
     spec = _spec(category)
     given = _given(details)
-    world = World() if world is None else world
+    world = World(ephemeral=True) if world is None else world
+    advance = spec.advance
+    if large:
+        if spec.large is None:
+            offered = ", ".join(name for name, s in _REGISTRY.items() if s.large is not None)
+            raise EventError("large", f"only {offered} offer large events, not {spec.name}")
+        advance = spec.large
     timestamp = iso_utc(epoch_millis(_checked_at(at)))
     if event_type is not None:
         _check_event_type(spec, event_type)
-    if spec.advance is not None:
+    if advance is not None:
         wanted = None
         if restaurant_guid is not None or given.get("restaurantGuid") is not None:
             wanted = _pick_restaurant(restaurants, rng, restaurant_guid, given.get("restaurantGuid"))
         elif not restaurants:
             raise EventError("restaurants", "expected at least one restaurant when no GUID is given")
-        event_type, restaurant, generated = spec.advance(world, rng, at, restaurants, event_type, wanted)
+        event_type, restaurant, generated = advance(world, rng, at, restaurants, event_type, wanted)
         drawn = new_guid(rng)
     else:
         if event_type is None:
@@ -262,8 +274,16 @@ def make_event(category: str, *, at: float, rng: random.Random, restaurants: Seq
 
 
 def validate_details(category: str, event_type: str, details: Mapping[str, Any]) -> None:
-    """Check details against the category's rules, e.g. ones a receiver parsed from a body."""
-    spec = _spec(category)
+    """Check details against the category's rules, e.g. ones a receiver parsed from a body.
+
+    ``category`` is the subscription category or the envelope's eventCategory (``order_updated``
+    belongs to orders: event types name their category).
+    """
+    spec = _REGISTRY.get(category) if isinstance(category, str) else None
+    if spec is None or event_type not in spec.event_types:
+        spec = next((s for s in _REGISTRY.values()
+                     if s.envelope_category is not None and event_type in s.event_types), None)
+    spec = spec or _spec(category)
     _check_event_type(spec, event_type)
     try:
         json.dumps(details, allow_nan=False)
@@ -411,7 +431,8 @@ def check_iso_utc(details: Mapping[str, Any], key: str) -> datetime:
 
 # The registry. A new category is one module exporting a CategorySpec plus one line here.
 # Imported last because the category modules use the names defined above.
-from . import availability, menus, partner, stock  # noqa: E402
+from . import availability, guest, menus, orders, partner, stock  # noqa: E402
 
-for _category in (menus.SPEC, stock.SPEC, partner.SPEC, availability.AVAILABILITY, availability.TOGGLE):
+for _category in (menus.SPEC, stock.SPEC, partner.SPEC, availability.AVAILABILITY, availability.TOGGLE,
+                  orders.SPEC, guest.SPEC):
     register(_category)

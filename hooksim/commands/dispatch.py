@@ -61,6 +61,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     send.add_argument("--restaurant", help="restaurant GUID (default: a simulated one)")
     send.add_argument("--details", help="JSON object merged over the generated details")
     send.add_argument("--count", type=int, default=1)
+    send.add_argument("--large", action="store_true",
+                      help="orders only: one catering-size order over 600 KB")
 
     deliveries = commands.add_parser("deliveries", help="list and replay webhook deliveries",
                                      description="The event log of a subscription.")
@@ -162,6 +164,8 @@ def _send(args: argparse.Namespace) -> int:
         body["eventType"] = args.event_type
     if args.restaurant:
         body["restaurantGuid"] = args.restaurant
+    if args.large:
+        body["large"] = True
     if args.details:
         try:
             body["details"] = json.loads(args.details)

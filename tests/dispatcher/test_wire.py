@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import pytest
@@ -93,3 +94,33 @@ async def test_socket_timeouts_only_by_default_so_a_slow_steady_answer_succeeds(
 async def test_attempt_total_timeout_setting_caps_the_whole_attempt(dispatcher):
     delivery, attempts = await _trickled_delivery(dispatcher)
     assert (delivery.status, attempts[0].outcome) == ("PENDING", "timeout")
+
+
+async def test_a_raw_capture_of_every_event_type_and_a_large_order_matches_the_documents(dispatcher):
+    """Done-when of issue 16: every type, and a 600 KB order, pass shapes, headers and signatures."""
+    from dispatcher import events as catalogue
+
+    kinds = [(c, t) for c in catalogue.categories() for t in catalogue.event_types(c)]
+    async with raw_target() as target:
+        subs = {c: await _subscribe(dispatcher, f"{target.url}?{c}", c) for c in catalogue.categories()}
+        sent = [event for category, event_type in kinds
+                for event in await dispatcher.service.send_events(category=category,
+                                                                  event_type=event_type)]
+        sent += await dispatcher.service.send_events(category="orders", large=True)
+        await dispatcher.run_due()
+    assert len(target.requests) == len(sent) == len(kinds) + 1
+    by_body = {r.body: r for r in target.requests}
+    assert sorted(r.connection for r in target.requests) == list(range(1, len(sent) + 1))
+    for event in sent:
+        request = by_body[event.body()]
+        envelope = json.loads(request.body)
+        assert request.header("Toast-Event-Category") == envelope["eventCategory"]
+        assert request.header("Toast-Event-Type") == envelope["eventType"] == event.event_type
+        assert request.header("Toast-Restaurant-External-ID") == event.restaurant_guid
+        assert request.header("Connection") == "close" and request.header("Accept") is None
+        names = {name.lower() for name, _ in request.header_lines}
+        assert names <= TOAST_HEADERS
+        secret = subs[event.category].secret
+        assert signing.verify(secret, request.body, request.header("Toast-Signature")) == secret
+        catalogue.validate_details(envelope["eventCategory"], envelope["eventType"], envelope["details"])
+    assert max(len(r.body) for r in target.requests) > 600 * 1024
