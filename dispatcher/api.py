@@ -255,13 +255,29 @@ async def replay(request: web.Request) -> web.Response:
     return web.json_response(delivery_json(delivery), status=202)
 
 
+async def _snooze(request: web.Request, body: dict) -> web.Response:
+    """The availability snooze scenario: two toggle events, the second due when the snooze ends."""
+    if body.get("eventCategory") != "restaurant_availability_toggle":
+        raise InvalidInput("snooze is a restaurant_availability_toggle scenario", "eventCategory")
+    extra = sorted(set(body) - {"eventCategory", "restaurantGuid", "snooze"})
+    if extra:
+        raise InvalidInput(f"{extra[0]} cannot be given with snooze", extra[0])
+    if body.get("restaurantGuid") is not None and not isinstance(body["restaurantGuid"], str):
+        raise InvalidInput("restaurantGuid must be a string", "restaurantGuid")
+    made = await request.app[SERVICE].snooze(kind=body["snooze"], restaurant_guid=body.get("restaurantGuid"))
+    return web.json_response({"eventGuids": [event.guid for event in made]}, status=202)
+
+
 @routes.post("/api/events")
 @api
 async def send_events(request: web.Request) -> web.Response:
     body = await json_object(request)
-    unknown = set(body) - {"eventCategory", "eventType", "restaurantGuid", "details", "count", "large"}
+    unknown = set(body) - {"eventCategory", "eventType", "restaurantGuid", "details", "count", "large",
+                           "snooze"}
     if unknown:
         raise InvalidInput(f"unknown field {sorted(unknown)[0]}", sorted(unknown)[0])
+    if "snooze" in body:
+        return await _snooze(request, body)
     details = body.get("details")
     if details is not None and not isinstance(details, dict):
         raise InvalidInput("details must be a JSON object", "details")

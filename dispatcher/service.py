@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import signing
 from dispatcher import events as catalogue
+from dispatcher.events import availability
 from dispatcher.backoff import BackoffRules, BackoffState, NotStopped, Transition, counts, restart
 from dispatcher.clock import Clock
 from dispatcher.engine import Notify, TransitionHook, record_transition, tell
@@ -257,12 +258,14 @@ class DispatcherService:
     async def send_events(self, *, category: Any, event_type: str | None = None,
                           restaurant_guid: str | None = None,
                           details: Mapping[str, Any] | None = None,
-                          count: int = 1, large: bool = False) -> list[catalogue.Event]:
-        """Make ``count`` events and commit each with one delivery per subscription of its category."""
+                          count: int = 1, large: bool = False,
+                          at: float | None = None) -> list[catalogue.Event]:
+        """Make ``count`` events and commit each with one delivery per subscription of its category.
+        ``at``: when they happen and fall due (a later platform time: sent then), default now."""
         category = check_category(category)
         if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_EVENTS_PER_REQUEST:
             raise InvalidInput(f"count must be an integer 1-{MAX_EVENTS_PER_REQUEST}", "count")
-        now = self.clock.now()
+        now = self.clock.now() if at is None else at
         made = []
         for _ in range(count):
             try:
@@ -287,6 +290,21 @@ class DispatcherService:
         if targets:
             self._wake()
         return made
+
+    async def snooze(self, *, kind: Any, restaurant_guid: str | None = None) -> list[catalogue.Event]:
+        """A channel snoozed now: toggle offline now, online when the snooze ends (due then)."""
+        restaurant = (next((r for r in self.restaurants if r.guid == restaurant_guid), None)
+                      if restaurant_guid else self._rng.choice(self.restaurants))
+        if restaurant is None:
+            raise InvalidInput(f"no simulated restaurant {restaurant_guid}", "restaurantGuid")
+        try:
+            plan = availability.snooze_plan(kind, restaurant, self.clock.now(), self.world.decisions)
+        except catalogue.EventError as exc:
+            raise InvalidInput(str(exc), exc.field) from None
+        return [event for when, event_type, details in plan
+                for event in await self.send_events(category=availability.TOGGLE_CATEGORY,
+                                                    event_type=event_type, details=details,
+                                                    restaurant_guid=restaurant.guid, at=when)]
 
     # -- deliveries ------------------------------------------------------------------------
     async def list_deliveries(self, query: DeliveryQuery) -> DeliveryPage:

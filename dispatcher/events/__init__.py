@@ -431,8 +431,8 @@ def check_iso_utc(details: Mapping[str, Any], key: str) -> datetime:
 
 # The registry. A new category is one module exporting a CategorySpec plus one line here.
 # Imported last because the category modules use the names defined above.
-from . import availability, guest, menus, orders, partner, stock  # noqa: E402
+from . import availability, guest, menus, orders, packaging, partner, schedule, stock  # noqa: E402
 
 for _category in (menus.SPEC, stock.SPEC, partner.SPEC, availability.AVAILABILITY, availability.TOGGLE,
-                  orders.SPEC, guest.SPEC):
+                  orders.SPEC, guest.SPEC, packaging.SPEC, schedule.SPEC):
     register(_category)

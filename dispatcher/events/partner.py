@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from dispatcher.events import (
-    CategorySpec, World, EventError, Restaurant, check_guid, check_integer, check_iso_utc, check_string,
+    CategorySpec, EventError, Restaurant, World, check_guid, check_integer, check_iso_utc, check_string,
     epoch_millis, iso_utc,
 )
 

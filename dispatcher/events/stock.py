@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from dispatcher.events import (
-    CategorySpec, World, EventError, Restaurant, check_enum, check_float, check_guid, check_string,
+    CategorySpec, EventError, Restaurant, World, check_enum, check_float, check_guid, check_string,
 )
 
 LOW_QUANTITY_THRESHOLD = 5.0

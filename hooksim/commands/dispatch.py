@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from dispatcher import events as catalogue
+from dispatcher.events import availability
 from hooksim.commands.common import add_api_options, add_config_options, call_api
 from hooksim.errors import UsageError
 
@@ -63,6 +64,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     send.add_argument("--count", type=int, default=1)
     send.add_argument("--large", action="store_true",
                       help="orders only: one catering-size order over 600 KB")
+    send.add_argument("--snooze", choices=tuple(availability.SNOOZES),
+                      help="restaurant_availability_toggle only: a channel snoozed now, back on "
+                      "after 20 or 40 minutes or at the next day's opening (two events)")
 
     deliveries = commands.add_parser("deliveries", help="list and replay webhook deliveries",
                                      description="The event log of a subscription.")
@@ -166,6 +170,9 @@ def _send(args: argparse.Namespace) -> int:
         body["restaurantGuid"] = args.restaurant
     if args.large:
         body["large"] = True
+    if args.snooze:
+        body = {key: value for key, value in body.items() if key in ("eventCategory", "restaurantGuid")}
+        body["snooze"] = args.snooze
     if args.details:
         try:
             body["details"] = json.loads(args.details)

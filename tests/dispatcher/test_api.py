@@ -174,6 +174,12 @@ async def test_bad_delivery_query_parameters_are_400(api, params) -> None:
     ({"eventCategory": "menus", "large": True}, "large"),
     ({"eventCategory": "orders", "large": "yes"}, "large"),
     ({"eventCategory": "orders", "large": True, "count": 2}, "count"),
+    ({"eventCategory": "menus", "snooze": "20m"}, "eventCategory"),
+    ({"eventCategory": "restaurant_availability_toggle", "snooze": "1h"}, "snooze"),
+    ({"eventCategory": "restaurant_availability_toggle", "snooze": ["20m"]}, "snooze"),
+    ({"eventCategory": "restaurant_availability_toggle", "snooze": "20m", "count": 2}, "count"),
+    ({"eventCategory": "restaurant_availability_toggle", "snooze": "20m", "restaurantGuid": GUID},
+     "restaurantGuid"),
 ])
 async def test_invalid_events_are_400_naming_the_field(api, body, field) -> None:
     resp = await api.post("/api/events", json=body)
@@ -202,6 +208,13 @@ async def test_large_makes_one_catering_order_over_600_kb(api) -> None:
     envelope = json.loads(body)
     assert envelope["eventCategory"] == envelope["eventType"] == "order_updated"
     assert envelope["details"]["order"]["source"] == "Catering"
+
+
+async def test_snooze_makes_the_offline_and_the_later_online_toggle(api) -> None:
+    resp = await api.post("/api/events", json={"eventCategory": "restaurant_availability_toggle",
+                                               "snooze": "40m"})
+    assert resp.status == 202
+    assert len((await resp.json())["eventGuids"]) == 2
 
 
 @pytest.mark.parametrize("raw", [b"", b"{", b"[]", b"null", b"\xff\xfe", b'{"a": NaN}'])

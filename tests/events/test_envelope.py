@@ -23,7 +23,7 @@ RESTAURANT_GUID = "3325cc58-dc6e-4e21-85f9-7de275ffe820"
 def test_categories_and_types_are_toasts():
     assert categories() == (
         "menus", "stock", "partner", "restaurant_availability", "restaurant_availability_toggle",
-        "orders", "guest_order_status")
+        "orders", "guest_order_status", "packaging", "ordering_schedule")
     assert event_types("menus") == ("menus_updated",)
     assert event_types("stock") == ("in_stock", "out_of_stock", "low_quantity")
     assert event_types("partner") == ("partner_added", "partner_removed", "partner_updated")
@@ -32,6 +32,8 @@ def test_categories_and_types_are_toasts():
         "toggle_availability_online", "toggle_availability_offline")
     assert event_types("orders") == ("order_updated", "channel_order_updated")
     assert event_types("guest_order_status") == ("guestOrderStatusUpdated",)
+    assert event_types("packaging") == ("packaging_updated",)
+    assert event_types("ordering_schedule") == ("ordering_schedule_updated",)
 
 
 def test_body_is_exact_compact_json_in_toast_key_order():
@@ -118,7 +120,7 @@ def test_route_key_joins_category_and_restaurant():
 def test_restaurant_guid_picks_that_restaurant(category):
     target = WORLD[5]
     event = make_event(category, at=AT, rng=random.Random(0), restaurants=WORLD, restaurant_guid=target.guid)
-    assert event.details["restaurantGuid"] == target.guid
+    assert event.details.get("restaurantGuid", target.guid) == target.guid   # packaging: header only
     assert event.restaurant_guid == (None if category == "partner" else target.guid)
 
 
