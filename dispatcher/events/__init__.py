@@ -176,6 +176,8 @@ class CategorySpec:
     advance: Advancer | None = None
     # The "large" variant of advance (orders: a catering order over 600 KB); None: not offered.
     large: Advancer | None = None
+    # How often demo traffic picks it, relative to the others (orders flow most).
+    demo_weight: int = 1
 
 
 _REGISTRY: dict[str, CategorySpec] = {}

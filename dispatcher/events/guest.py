@@ -72,4 +72,4 @@ def _build(event_type: str, restaurant: Restaurant, rng: random.Random, at: floa
 
 
 SPEC = CategorySpec(name="guest_order_status", event_types=(EVENT_TYPE,), restaurant_scoped=True,
-                    build=_build, validate=_validate, advance=_advance)
+                    build=_build, validate=_validate, advance=_advance, demo_weight=2)

@@ -714,4 +714,5 @@ def _build(event_type: str, restaurant: Restaurant, rng: random.Random, at: floa
 
 SPEC = CategorySpec(name="orders", event_types=(ORDER_UPDATED, CHANNEL_ORDER_UPDATED),
                     restaurant_scoped=True, build=_build, validate=_validate,
-                    envelope_category=_envelope_category, advance=_advance, large=_large)
+                    envelope_category=_envelope_category, advance=_advance, large=_large,
+                    demo_weight=6)

@@ -69,12 +69,15 @@ class Prober:
     rng: random.Random
     answers: list[Answer] = field(default_factory=list)
     settings: DispatcherSettings = DispatcherSettings()
+    # Event GUID -> its Toast-Restaurant-External-ID (packaging's restaurant is only there).
+    restaurants: dict[str, str | None] = field(default_factory=dict)
 
     def event(self, category: str, event_type: str | None = None,
-              details: Mapping[str, Any] | None = None) -> dict[str, Any]:
+              details: Mapping[str, Any] | None = None, *, large: bool = False) -> dict[str, Any]:
         made = catalogue.make_event(category, at=time.time(), rng=self.rng,
                                     restaurants=catalogue.simulated_restaurants(3, 0),
-                                    event_type=event_type, details=details)
+                                    event_type=event_type, details=details, large=large)
+        self.restaurants[made.guid] = made.restaurant_guid
         return made.envelope()
 
     async def post(self, envelope: dict[str, Any], *, secret: str | None = None,
@@ -82,10 +85,9 @@ class Prober:
         """POST ``envelope`` as the platform would (compact UTF-8 JSON, signed over those bytes)."""
         body = body if body is not None else json.dumps(
             envelope, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-        restaurant = envelope["details"].get("restaurantGuid")
         probe = _Headers(signing.sign(secret or self.secret, body, envelope["timestamp"]),
                          envelope["eventType"], envelope["eventCategory"],
-                         None if envelope["eventCategory"] == "partner" else restaurant)
+                         self.restaurants.get(envelope["guid"]))
         what = f"{envelope['eventCategory']}/{envelope['eventType']}"
         started = time.perf_counter()
         try:
@@ -160,6 +162,14 @@ async def burst(p: Prober) -> CheckResult:
                    f"{BURST}/{BURST} concurrent events answered 2xx within {p.timeout:g} s")
 
 
+async def large_order(p: Prober) -> CheckResult:
+    """Toast: "Order payload sizes can reach over 600kbs"; the endpoint must take one in time."""
+    envelope = p.event("orders", large=True)
+    size = len(json.dumps(envelope, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+    answer = await p.post(envelope)
+    return CheckResult("large-order", answer.ok(p.timeout), f"a {size // 1024} KB order {answer}")
+
+
 def no_redirects(p: Prober) -> CheckResult:
     redirects = [a for a in p.answers if a.status is not None and 300 <= a.status <= 399]
     if redirects:
@@ -169,7 +179,8 @@ def no_redirects(p: Prober) -> CheckResult:
 
 
 CHECKS: tuple[Callable[[Prober], Awaitable[CheckResult]], ...] = (
-    every_event_type, duplicate_guid, bad_signature, unknown_field, unknown_enum, non_ascii, burst)
+    every_event_type, duplicate_guid, bad_signature, unknown_field, unknown_enum, non_ascii, burst,
+    large_order)
 
 
 async def run_checks(url: str, secret: str, *, timeout: float = 2.0, seed: int = 0,
