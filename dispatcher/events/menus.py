@@ -6,7 +6,9 @@ import random
 from collections.abc import Mapping
 from typing import Any
 
-from dispatcher.events import CategorySpec, Restaurant, World, check_guid, check_iso_utc, epoch_millis, iso_utc
+from dispatcher.events import (
+    CategorySpec, Restaurant, World, check_guid, check_iso_utc, epoch_millis, iso_utc,
+)
 
 # Toast sends the webhook after the publish completes, so publishedDate trails the event a little.
 _PUBLISH_LAG_MS = 60_000

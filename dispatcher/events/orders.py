@@ -26,11 +26,13 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from dispatcher.events import (
-    CategorySpec, EventError, Restaurant, World, check_guid, check_integer, check_string, epoch_millis,
+    CategorySpec, Decisions, EventError, Restaurant, World, check_guid, check_integer, check_string, epoch_millis,
     iso_utc,
 )
 
-from .kitchen import Item, Kitchen, Ref, kitchen_of, percent_of, tax_of
+from .kitchen import (
+    Discount, Item, Kitchen, Modifier, Ref, ServiceCharge, TaxRate, kitchen_of, percent_of, tax_of,
+)
 from .restaurants import new_guid
 
 ORDER_UPDATED = "order_updated"
@@ -59,7 +61,7 @@ class Line:
     guid: str
     item: Item
     quantity: int
-    modifiers: list[tuple[str, Any]]           # (selection GUID, Modifier)
+    modifiers: list[tuple[str, Modifier]]      # (selection GUID, what was chosen)
     seat: int
     created: int
     modified: int
@@ -86,8 +88,8 @@ class CheckState:
     created: int
     modified: int
     lines: list[Line] = field(default_factory=list)
-    discounts: list[tuple[str, Any]] = field(default_factory=list)        # (GUID, Discount)
-    charges: list[tuple[str, Any]] = field(default_factory=list)          # (GUID, ServiceCharge)
+    discounts: list[tuple[str, Discount]] = field(default_factory=list)   # (applied GUID, which)
+    charges: list[tuple[str, ServiceCharge]] = field(default_factory=list)
     payments: list[Payment] = field(default_factory=list)
     status: str = "OPEN"                       # OPEN, PAID, CLOSED
     paid: int | None = None
@@ -328,7 +330,7 @@ def _pay(order: OrderState, check: CheckState, rng: random.Random, now: int) -> 
 
 # -- money -------------------------------------------------------------------------------------
 
-def line_money(line: Line, kitchen: Kitchen) -> tuple[int, list[tuple[Any, int]]]:
+def line_money(line: Line, kitchen: Kitchen) -> tuple[int, list[tuple[TaxRate, int]]]:
     """(price, [(tax rate, tax)]) of a selection in cents: item plus modifiers, times quantity."""
     price = (line.item.price + sum(m.price for _, m in line.modifiers)) * line.quantity
     return price, [(rate, tax_of(price, rate)) for rate in kitchen.taxes]
@@ -372,13 +374,14 @@ def _money(cents: int) -> float:
     return cents / 100
 
 
-def _applied_taxes(taxes: list[tuple[Any, int]], rng_guid) -> list[dict[str, Any]]:
-    return [{"guid": rng_guid(), "entityType": "AppliedTaxRate",
+def _applied_taxes(taxes: list[tuple[TaxRate, int]], owner_guid: str) -> list[dict[str, Any]]:
+    """The taxes applied to a selection or a service charge; their GUIDs derive from its GUID."""
+    return [{"guid": _derived_guid(owner_guid, index + 1), "entityType": "AppliedTaxRate",
              "taxRate": {"guid": rate.ref.guid, "entityType": rate.ref.entity_type},   # a ToastReference
              "name": rate.name, "rate": float(rate.rate), "taxAmount": _money(amount), "type": "PERCENT",
              "facilitatorCollectAndRemitTax": False, "displayName": rate.name,
              "jurisdiction": rate.jurisdiction, "jurisdictionType": rate.jurisdiction_type}
-            for rate, amount in taxes]
+            for index, (rate, amount) in enumerate(taxes)]
 
 
 def _derived_guid(seed: str, index: int) -> str:
@@ -522,7 +525,7 @@ def _selection(order: OrderState, line: Line, money: tuple[int, list], dining: R
         "modifiedDate": toast_date(line.modified),
         "voided": voided,
         "diningOption": _ref(dining),
-        "appliedTaxes": _applied_taxes(taxes, _guids(line.guid)),
+        "appliedTaxes": _applied_taxes(taxes, line.guid),
         "taxInclusion": "NOT_INCLUDED",
         "openPriceAmount": None,
         "externalPriceAmount": None,
@@ -533,12 +536,7 @@ def _selection(order: OrderState, line: Line, money: tuple[int, list], dining: R
     }
 
 
-def _guids(seed: str):
-    counter = iter(range(1_000_000))
-    return lambda: _derived_guid(seed, next(counter) + 1)
-
-
-def _modifier(order: OrderState, line: Line, guid: str, modifier: Any, dining: Ref) -> dict[str, Any]:
+def _modifier(order: OrderState, line: Line, guid: str, modifier: Modifier, dining: Ref) -> dict[str, Any]:
     """A modifier selection; its price is counted in its item's price and tax."""
     voided = line.voided is not None
     return {
@@ -560,7 +558,7 @@ def _modifier(order: OrderState, line: Line, guid: str, modifier: Any, dining: R
     }
 
 
-def _discount(guid: str, discount: Any, amount: int) -> dict[str, Any]:
+def _discount(guid: str, discount: Discount, amount: int) -> dict[str, Any]:
     return {"guid": guid, "entityType": "AppliedDiscount", "externalId": None, "name": discount.name,
             "discountAmount": _money(amount), "nonTaxDiscountAmount": _money(amount),
             "discountPercent": float(discount.value) if discount.kind == "PERCENT" else None,
@@ -570,13 +568,13 @@ def _discount(guid: str, discount: Any, amount: int) -> dict[str, Any]:
             "appliedPromoCode": None, "discountType": discount.kind}
 
 
-def _charge(guid: str, charge: Any, amount: int, taxes: list) -> dict[str, Any]:
+def _charge(guid: str, charge: ServiceCharge, amount: int, taxes: list[tuple[TaxRate, int]]) -> dict[str, Any]:
     return {"guid": guid, "entityType": "AppliedServiceCharge", "externalId": None,
             "chargeAmount": _money(amount), "serviceCharge": _ref(charge.ref),
             "chargeType": charge.kind, "name": charge.name,
             "delivery": "DELIVERY" in charge.dining, "takeout": "TAKE_OUT" in charge.dining,
             "dineIn": "DINE_IN" in charge.dining, "gratuity": charge.gratuity, "taxable": charge.taxable,
-            "appliedTaxes": _applied_taxes(taxes, _guids(guid)),
+            "appliedTaxes": _applied_taxes(taxes, guid),
             "serviceChargeCalculation": "PRE_DISCOUNT", "refundDetails": None,
             "serviceChargeCategory": "SERVICE_CHARGE", "paymentGuid": None}
 
@@ -630,7 +628,8 @@ def step(world: World, rng: random.Random, at: float, restaurants: Sequence[Rest
         False if event_type == ORDER_UPDATED and world.decisions.channel_orders else None)
     candidates = [o for o in book.open if _fits(o, world, event_type, restaurant)
                   and (not guest_only or o.has_guest)]
-    if large or not candidates or len(candidates) < 3 and rng.random() < 0.5 or rng.random() < 0.25:
+    # A new order when asked, when none fits, and now and then (more often while few are open).
+    if large or not candidates or (len(candidates) < 3 and rng.random() < 0.5) or rng.random() < 0.25:
         order = open_order(book, rng, restaurant or rng.choice(restaurants), now,
                            channel=channel, large=large, guest=guest_only)
         book.open.append(order)
@@ -701,7 +700,7 @@ def _validate(event_type: str, details: Mapping[str, Any]) -> None:
         raise EventError("details.order.checks", "expected a non-empty array of Check objects")
 
 
-def _envelope_category(event_type: str, decisions: Any) -> str:
+def _envelope_category(event_type: str, decisions: Decisions) -> str:
     """Toast's eventCategory and eventType are the same string for orders."""
     return event_type
 
