@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -70,6 +71,7 @@ class HttpSender:
                                           allow_redirects=False) as resp:
                 excerpt = await resp.content.read(self._excerpt_bytes)
                 outcome = Outcome(OutcomeKind.HTTP, resp.status, elapsed(), resp.reason or "")
+                excerpt = _decoded(excerpt, resp.headers.get("Content-Encoding", ""), self._excerpt_bytes)
                 return Response(outcome, excerpt.decode("utf-8", "replace"))
         except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as exc:
             return _failed(OutcomeKind.TIMEOUT, elapsed(), f"timed out: {type(exc).__name__}")
@@ -81,6 +83,21 @@ class HttpSender:
             return _failed(OutcomeKind.ERROR, elapsed(), f"{type(exc).__name__}: {exc}")
         except (ValueError, OSError) as exc:   # e.g. an URL aiohttp cannot use
             return _failed(OutcomeKind.ERROR, elapsed(), f"{type(exc).__name__}: {exc}")
+
+
+def _decoded(excerpt: bytes, encoding: str, limit: int) -> bytes:
+    """The first bytes of a gzip or deflate answer, readable: the platform sends
+    ``Accept-Encoding: gzip,deflate``, so endpoints may compress. Only the excerpt is inflated (at
+    most ``limit`` bytes out, so a compression bomb costs nothing); what cannot be is kept as is."""
+    encoding = encoding.strip().lower()
+    if encoding not in ("gzip", "x-gzip", "deflate"):
+        return excerpt
+    for wbits in ((16 + zlib.MAX_WBITS,) if "gzip" in encoding else (zlib.MAX_WBITS, -zlib.MAX_WBITS)):
+        try:
+            return zlib.decompressobj(wbits).decompress(excerpt, limit)
+        except zlib.error:
+            continue
+    return excerpt
 
 
 def _failed(kind: OutcomeKind, latency_ms: float, detail: str) -> Response:

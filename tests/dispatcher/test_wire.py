@@ -124,3 +124,22 @@ async def test_a_raw_capture_of_every_event_type_and_a_large_order_matches_the_d
         assert signing.verify(secret, request.body, request.header("Toast-Signature")) == secret
         catalogue.validate_details(envelope["eventCategory"], envelope["eventType"], envelope["details"])
     assert max(len(r.body) for r in target.requests) > 600 * 1024
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate"])
+async def test_a_compressed_answer_is_kept_readable(dispatcher, encoding):
+    """The platform accepts gzip and deflate, so the attempt's excerpt is the inflated text."""
+    import gzip
+    import zlib
+
+    text = b"accepted, thank you " * 10
+    packed = gzip.compress(text) if encoding == "gzip" else zlib.compress(text)
+    async with raw_target() as target:
+        target.answer = (b"HTTP/1.1 200 OK\r\nContent-Encoding: " + encoding.encode() +
+                         b"\r\nContent-Length: " + str(len(packed)).encode() + b"\r\n\r\n" + packed)
+        sub = await _subscribe(dispatcher, target.url, "menus")
+        await dispatcher.service.send_events(category="menus")
+        await dispatcher.run_due()
+    (delivery,) = (await dispatcher.service.list_deliveries(DeliveryQuery(sub.guid))).items
+    _, attempts = await dispatcher.service.get_delivery(delivery.webhook_guid)
+    assert attempts[0].response_excerpt == text.decode()
