@@ -33,7 +33,9 @@ Hours = dict[str, dict[str, tuple[tuple[int, int], tuple[int, int]]]]   # behavi
 def weekly_hours(restaurant: Restaurant) -> Hours:
     """The restaurant's usual online ordering hours (local time), the same on every call."""
     rng = random.Random(uuid.UUID(restaurant.guid).int ^ 0x686F757273)   # "hours"
-    opens, closes = rng.choice(((7, 0), (11, 0), (11, 30), (16, 0))), rng.choice(((15, 0), (21, 0), (22, 0), (0, 0)))
+    opens = rng.choice(((7, 0), (11, 0), (11, 30), (16, 0)))
+    # Open at least 4 hours; (0, 0) is midnight, the end of the day, as in Toast's example.
+    closes = rng.choice([c for c in ((15, 0), (21, 0), (22, 0), (0, 0)) if c == (0, 0) or c[0] >= opens[0] + 4])
     closed_day = rng.choice((None, "MONDAY", "TUESDAY"))
     hours: Hours = {}
     for behavior in BEHAVIORS:
@@ -69,13 +71,16 @@ def _time(value: tuple[int, int], world: World) -> Any:
 def _build(event_type: str, restaurant: Restaurant, rng: random.Random, at: float,
            world: World) -> dict[str, Any]:
     hours = weekly_hours(restaurant)
-    # This publish's change: a day's hours moved by up to an hour for one behaviour.
-    behavior, day = rng.choice(BEHAVIORS), rng.choice(DAYS)
-    if day in hours[behavior]:
-        (start, end) = hours[behavior][day]
-        shift = rng.choice((-60, -30, 30, 60))
-        moved = divmod(max(0, min(23 * 60, start[0] * 60 + start[1] + shift)), 60)
-        hours[behavior] = {**hours[behavior], day: (moved, end)}
+    # This publish's change (never scheduledOrderMaxDays alone: Toast sends nothing for that):
+    # an open day's hours start up to an hour earlier or later for one behaviour.
+    behavior = rng.choice(BEHAVIORS)
+    day = rng.choice(sorted(hours[behavior], key=DAYS.index))
+    (start, end) = hours[behavior][day]
+    shift = rng.choice((-60, -30, 30, 60))
+    moved = divmod(max(0, min(23 * 60, start[0] * 60 + start[1] + shift)), 60)
+    if moved == start:   # at a bound of the day: move the other way
+        moved = divmod(start[0] * 60 + start[1] - shift, 60)
+    hours[behavior] = {**hours[behavior], day: (moved, end)}
     overrides = []
     for _ in range(rng.choice((0, 0, 1, 2))):
         date = datetime.fromtimestamp(at, timezone.utc).date() + timedelta(days=rng.randint(1, 60))

@@ -86,6 +86,25 @@ def test_ordering_schedule_has_toasts_shape(seed):
         assert _shape(override) == _shape(TOAST_SCHEDULE["orderingSchedule"]["overrides"][0])
 
 
+def test_every_publish_changes_the_hours():
+    usual = weekly_hours(WORLD[4])
+    for seed in range(30):
+        event = make_event("ordering_schedule", at=AT, rng=random.Random(seed), restaurants=[WORLD[4]])
+        published = {(p["diningOptionBehavior"], d["day"]): (tuple(d["timeRanges"][0]["start"]),
+                                                             tuple(d["timeRanges"][0]["end"]))
+                     for p in event.details["orderingSchedule"]["servicePeriods"] for d in p["dayPeriods"]}
+        expected = {(b, day): span for b, days in usual.items() for day, span in days.items()}
+        assert set(published) == set(expected)
+        assert sum(published[key] != expected[key] for key in expected) == 1
+
+
+def test_weekly_hours_open_before_they_close():
+    for restaurant in simulated_restaurants(60, seed=1):
+        for days in weekly_hours(restaurant).values():
+            for start, end in days.values():
+                assert end == (0, 0) or start < end, (restaurant.guid, start, end)
+
+
 def test_schedule_time_format_decision():
     world = World(decisions=Decisions(schedule_time_format="text"))
     event = make_event("ordering_schedule", at=AT, rng=random.Random(0), restaurants=WORLD, world=world)
