@@ -261,7 +261,7 @@ def apply_change(order: OrderState, change: str, rng: random.Random, now: int) -
         check = rng.choice(checks)
         _add_lines(order, check, rng, now, rng.randint(1, 3))
         if rng.random() < 0.05 and len(check.lines) > 1:   # a mistake, voided
-            check.lines[0].voided = now
+            check.lines[0].voided = check.lines[0].modified = now
         _apply_charges(order, rng)
     elif change == "add_sent":
         check = rng.choice(checks)

@@ -169,6 +169,8 @@ def assert_valid_lifecycle(messages: list[dict[str, Any]]) -> None:
                     assert FULFILMENT.index(selection["fulfillmentStatus"]) >= FULFILMENT.index(
                         was["fulfillmentStatus"]), "kitchen status never goes back"
                     assert selection["voided"] or not was["voided"]
+                    if selection["voided"]:
+                        assert selection["voidDate"] <= selection["modifiedDate"] <= after["modifiedDate"]
             old_payments = [p["guid"] for p in old["payments"]]
             assert [p["guid"] for p in check["payments"]][:len(old_payments)] == old_payments
 
