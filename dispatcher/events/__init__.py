@@ -213,13 +213,23 @@ def retries(category: str) -> str:
     return spec.retries if spec is not None else "standard"
 
 
-def envelope_category(category: str, event_type: str, settings: Any) -> str:
+def envelope_category(category: str, event_type: str, settings: Any, body: bytes | None = None) -> str:
     """The eventCategory an event of subscription category ``category`` carries on the wire
-    (and in the Toast-Event-Category header), given the decisions in ``settings``."""
+    (and in the Toast-Event-Category header), given the decisions in ``settings``.
+
+    With the event's ``body``, the one it was made with: a retry after a restart with another
+    ``packaging_event_category`` still says what its body says.
+    """
     spec = _REGISTRY.get(category)
     if spec is None or spec.envelope_category is None:
         return category
+    if body is not None and (found := _BODY_CATEGORY.match(body)) is not None:
+        return found.group(1).decode("utf-8")
     return spec.envelope_category(event_type, Decisions.of(settings))
+
+
+# The start of every body Event.body makes: {"timestamp":"...","eventCategory":"...".
+_BODY_CATEGORY = re.compile(rb'\{"timestamp":"[^"\\]*","eventCategory":"([^"\\]*)"')
 
 
 def make_event(category: str, *, at: float, rng: random.Random, restaurants: Sequence[Restaurant],

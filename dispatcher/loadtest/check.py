@@ -58,6 +58,7 @@ class _Headers:
     event_type: str
     category: str
     restaurant_guid: str | None
+    body: bytes | None = None
 
 
 @dataclass

@@ -71,6 +71,15 @@ def test_packaging_category_decision_reaches_body_and_header():
     assert headers["Toast-Restaurant-External-ID"] == event.restaurant_guid
 
 
+def test_the_header_says_what_the_body_says_even_after_the_setting_changed():
+    world = World(decisions=Decisions(packaging_event_category="partner"))
+    event = make_event("packaging", at=AT, rng=random.Random(0), restaurants=WORLD, world=world)
+    delivery = _Headers("sig", "packaging_updated", "packaging", event.restaurant_guid, event.body())
+    headers = request_headers(delivery, 2, DispatcherSettings())   # restarted with the default
+    assert headers["Toast-Event-Category"] == "partner" == json.loads(event.body())["eventCategory"]
+    assert envelope_category("packaging", "packaging_updated", DispatcherSettings(), b"{}") == "packaging"
+
+
 @pytest.mark.parametrize("seed", range(10))
 def test_ordering_schedule_has_toasts_shape(seed):
     event = make_event("ordering_schedule", at=AT, rng=random.Random(seed), restaurants=WORLD)
