@@ -50,7 +50,6 @@ def setup_dispatcher(
     smtp: SmtpSettings,
     clock: Clock,
     *,
-    time_scale: float = 1.0,
     shutdown_timeout: float = 10.0,
     api: bool = True,
     deliver: bool = True,
@@ -75,8 +74,7 @@ def setup_dispatcher(
         session = new_session(settings)
         engine = DeliveryEngine(
             DeliveryStore(app[DATABASE]), HttpSender(session, settings.response_excerpt_bytes),
-            clock, settings, rules, notify=hook, on_committed=wake_sender,
-            time_scale=time_scale)
+            clock, settings, rules, notify=hook, on_committed=wake_sender)
         app[ENGINE] = engine
         app[SERVICE] = DispatcherService(app[DATABASE], clock, settings, rules, wake=engine.wake,
                                          notify=hook, on_committed=wake_sender)
