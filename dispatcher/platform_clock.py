@@ -107,7 +107,7 @@ class PlatformClock:
 
         wakeup.on_set(woken)
         try:
-            await self._park(future, math.inf if until is None else until)
+            await self._park(future, until)
         finally:
             wakeup.on_set(None)
 
@@ -149,9 +149,12 @@ class PlatformClock:
             self._changed()
 
     # -- the scheduler -----------------------------------------------------------------------
-    async def _park(self, future: asyncio.Future[None], deadline: float) -> None:
+    async def _park(self, future: asyncio.Future[None], deadline: float | None) -> None:
+        """Wait for ``future``, which the scheduler resolves at ``deadline`` (None: only
+        whoever else holds it can)."""
         task = asyncio.current_task()
-        heapq.heappush(self._sleepers, (deadline, next(self._order), future, task))
+        if deadline is not None:
+            heapq.heappush(self._sleepers, (deadline, next(self._order), future, task))
         if task is not None:
             self._held.discard(task)
         self._changed()
