@@ -257,7 +257,8 @@ class DispatcherService:
                           restaurant_guid: str | None = None,
                           details: Mapping[str, Any] | None = None,
                           count: int = 1,
-                          times: Sequence[float] | None = None) -> list[catalogue.Event]:
+                          times: Sequence[float] | None = None,
+                          subscription_guid: str | None = None) -> list[catalogue.Event]:
         """Make ``count`` events and commit each with one delivery per subscription of its category.
 
         ``times`` (platform times) replaces ``count``: one event at each, due then, for a stream
@@ -279,6 +280,8 @@ class DispatcherService:
                 raise InvalidInput(str(exc), _API_FIELDS.get(exc.field, exc.field)) from None
             made.append(event)
         targets = await self.subscriptions.list(category)
+        if subscription_guid is not None:
+            targets = [sub for sub in targets if sub.guid == subscription_guid]
         batch = []
         for event, at in zip(made, moments):
             body = event.body()

@@ -32,6 +32,7 @@ class Stream:
     rate: float          # events per platform second
     duration: float      # platform seconds
     event_type: str | None = None
+    subscription_guid: str | None = None   # None: every subscription of the category
 
     @property
     def events(self) -> int:
@@ -73,7 +74,7 @@ async def play(service: DispatcherService, clock: Clock, stream: Stream, *, star
         # Late: woken after the moment it slept until (the start, for the first events).
         progress.late = max(progress.late, clock.now() - max(start, times[0] - ahead))
         await service.send_events(category=stream.category, event_type=stream.event_type,
-                                  times=times)
+                                  times=times, subscription_guid=stream.subscription_guid)
         progress.made = due
     progress.done = True
     return progress
