@@ -95,8 +95,8 @@ class RunningStream:
                 "eventType": self.stream.event_type, "ratePerSecond": self.stream.rate,
                 "durationSeconds": self.stream.duration, "events": self.stream.events,
                 "made": self.progress.made, "startedAt": iso(self.start),
-                "endsAt": iso(self.start + self.stream.events / self.stream.rate),
-                "state": state}
+                "endsAt": iso(self.start + (self.stream.events - 1) / self.stream.rate),
+                "lateSeconds": round(self.progress.late, 3), "state": state}
 
 
 class Streams:

@@ -66,6 +66,7 @@ async def test_a_stream_makes_each_event_at_its_own_platform_moment(served, targ
     done = await finished(api, started["id"])
     assert done["state"] == "done" and done["made"] == 600
     start = parse_iso(started["startedAt"])
+    assert started["endsAt"] == iso(start + 599 / 20) and done["lateSeconds"] >= 0
     for _ in range(500):   # the last deliveries' results are recorded after the stream ends
         if len(target.requests) == 600:
             break
