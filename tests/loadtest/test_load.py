@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 
 from dispatcher.backoff import PRESETS
 from dispatcher.loadtest.predict import Model, predict
@@ -72,11 +73,24 @@ async def test_a_dead_endpoint_pauses_and_stops_when_predict_says_at_any_time_sc
 async def test_a_slow_endpoint_times_out_and_pauses_when_the_platform_would(endpoint) -> None:
     """Every attempt takes the 2 s timeout: attempts overlap, and platform time can only run at
     wall speed; the first pause still comes at the 50th timeout (2.45 s + 2 s)."""
-    url = await endpoint(answering(200, after=2.5))
+    in_flight, most = 0, 0
+
+    async def slow(request: web.Request) -> web.Response:
+        nonlocal in_flight, most
+        in_flight += 1
+        most = max(most, in_flight)
+        try:
+            return await answering(200, after=2.5)(request)
+        finally:
+            in_flight -= 1
+
+    url = await endpoint(slow)
     scenario = Scenario(20, 5)
     data = (await run_load(LoadOptions(url, SECRET, scenario, timeout=2.0))).data
     model = predict(scenario, Model(latency=2.5, timeout=2.0), RULES).data
     assert set(data["errorsByKind"]) == {"timeout"}
+    # As on the platform, attempts overlap: 20 a second, each held 2 s, about 40 at once.
+    assert most >= 30, most
     assert pause_moments(data)[0] == pytest.approx(pause_moments(model)[0], abs=0.1)
     assert data["timing"]["compression"] <= 1.2   # busy all the time: no compression
 
