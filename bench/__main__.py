@@ -21,6 +21,7 @@ FIGURES = {   # name -> module; run in this order
     "dispatcher-memory": "bench.dispatcher_memory",
     "deliveries-api": "bench.deliveries_api",
     "scale": "bench.scale",                     # 1, 2, 4 dispatcher processes on PostgreSQL
+    "exact-time": "bench.exact_time",           # the same verdict at any time scale and load
 }
 
 
