@@ -17,7 +17,7 @@ from dispatcher.platform_clock import PlatformClock
 from dispatcher.settings import BackoffSettings, SmtpSettings
 from storage.settings import StorageSettings
 from storage.web import setup_database
-from tests.dispatcher.conftest import FAST, Target
+from tests.dispatcher.conftest import PATIENT, Target
 from tests.loadtest.conftest import run_cli
 
 T0 = 1_711_638_661.0
@@ -31,7 +31,7 @@ async def served(aiohttp_client, storage_settings: StorageSettings):
         clock = PlatformClock(T0)
         app = web.Application()
         setup_database(app, replace(storage_settings, synchronous="normal"))
-        setup_dispatcher(app, FAST, BackoffSettings(preset=preset), SmtpSettings(), clock)
+        setup_dispatcher(app, PATIENT, BackoffSettings(preset=preset), SmtpSettings(), clock)
         return await aiohttp_client(app), clock
 
     return make
