@@ -238,6 +238,10 @@ class _Access:
             return None
         return record.client_id
 
+    async def revoke(self, token: str) -> None:
+        """End a session: the token stops working at once, as a cookie and as a bearer."""
+        await self.store.revoke_token(token_digest(token))
+
     async def login(self, request: web.Request) -> web.Response:
         body = await json_object(request)
         client_id, client_secret = (string_field(body, key) for key in ("clientId", "clientSecret"))
