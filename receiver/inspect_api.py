@@ -16,6 +16,7 @@ from aiohttp import web
 
 from receiver.core import RECEIVER
 from receiver.endpoints import Endpoint
+from receiver.envelope import clean_text
 from receiver.faults import current_phase
 from receiver.render import detail, error, parse_time, summary
 from receiver.settings import FaultSettings
@@ -76,11 +77,18 @@ def parse_query(params: Mapping[str, str], with_paging: bool = True) -> MessageQ
         if not 1 <= limit <= MAX_LIMIT:
             raise BadParameter("limit", f"expected a whole number 1-{MAX_LIMIT}")
         cursor = decode_cursor(params["cursor"]) if params.get("cursor") else None
+    def stored_as(name: str) -> str | None:
+        # Compared with the columns as the receiver wrote them (NUL and lone surrogates escaped).
+        return clean_text(params[name]) if params.get(name) else None
+
+    text = params.get("q") or None
+    if text is not None and "\x00" in text:
+        raise BadParameter("q", "cannot contain NUL: bodies are searched up to their first NUL")
     return MessageQuery(
-        endpoint=params.get("endpoint") or None, category=params.get("category") or None,
-        event_type=params.get("type") or None, verified=choice("verified", _VERIFIED),
+        endpoint=stored_as("endpoint"), category=stored_as("category"),
+        event_type=stored_as("type"), verified=choice("verified", _VERIFIED),
         duplicate=choice("duplicate", _BOOLS), since=when("from"), until=when("to"),
-        text=params.get("q") or None, limit=limit, cursor=cursor)
+        text=text, limit=limit, cursor=cursor)
 
 
 def encode_cursor(cursor: Cursor) -> str:
@@ -125,7 +133,7 @@ async def get_body(request: web.Request) -> web.Response:
 
 
 async def delete_messages(request: web.Request) -> web.Response:
-    endpoint = request.query.get("endpoint") or None
+    endpoint = clean_text(request.query["endpoint"]) if request.query.get("endpoint") else None
     deleted = await request.app[RECEIVER].store.delete(endpoint)
     return web.json_response({"deleted": deleted})
 
