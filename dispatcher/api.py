@@ -3,18 +3,19 @@ and back; every rule lives in the service. Errors are ``{"error": code, "detail"
 
 from __future__ import annotations
 
-import base64
-import binascii
 import functools
 import json
 from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web import RequestPayloadError
 
 from dispatcher.clock import iso, parse_iso
 from dispatcher.errors import DispatcherError, InvalidInput, UnknownResource, WrongState
 from dispatcher.service import DispatcherService
+from storage import query as pages
 from storage.deliveries import AttemptRecord, DeliveryQuery, DeliveryRecord
 from storage.subscriptions import SubscriptionRecord, TransitionRecord
 from storage.web import Handler, unavailable_is_503
@@ -52,6 +53,8 @@ async def json_object(request: web.Request) -> dict[str, Any]:
         body = await request.json(loads=_strict_loads)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:   # RecursionError: nesting
         raise InvalidInput(f"request body is not JSON: {exc}") from None
+    except (HttpProcessingError, RequestPayloadError) as exc:   # a body it cannot decode (gzip)
+        raise InvalidInput(f"request body is unreadable: {exc.__class__.__name__}") from None
     if not isinstance(body, dict):
         raise InvalidInput("request body must be a JSON object")
     return body
@@ -83,19 +86,16 @@ def query_limit(query: Mapping[str, str], default: int = 50) -> int:
 
 
 def encode_cursor(cursor: tuple[float, int] | None) -> str | None:
-    if cursor is None:
-        return None
-    return base64.urlsafe_b64encode(f"{cursor[0]!r}:{cursor[1]}".encode()).decode()
+    return None if cursor is None else pages.encode_cursor(cursor)
 
 
 def decode_cursor(text: str | None) -> tuple[float, int] | None:
     if not text:
         return None
     try:
-        created, ident = base64.urlsafe_b64decode(text.encode()).decode().split(":")
-        return float(created), int(ident)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise InvalidInput("cursor is not one this API returned", "cursor") from None
+        return pages.decode_cursor(text)
+    except ValueError:
+        raise InvalidInput("cursor is not one this API returned (<time>:<id>)", "cursor") from None
 
 
 def _status_filter(text: str | None) -> str | None:
@@ -268,7 +268,10 @@ async def send_events(request: web.Request) -> web.Response:
     for name in ("eventType", "restaurantGuid"):
         if body.get(name) is not None and not isinstance(body[name], str):
             raise InvalidInput(f"{name} must be a string", name)
+    count = body.get("count", 1)
+    if isinstance(count, float) and count.is_integer():
+        count = int(count)   # JSON has one number type: 2.0 is the integer 2
     made = await request.app[SERVICE].send_events(
         category=body.get("eventCategory"), event_type=body.get("eventType"),
-        restaurant_guid=body.get("restaurantGuid"), details=details, count=body.get("count", 1))
+        restaurant_guid=body.get("restaurantGuid"), details=details, count=count)
     return web.json_response({"eventGuids": [event.guid for event in made]}, status=202)

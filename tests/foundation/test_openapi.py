@@ -33,3 +33,22 @@ def test_every_api_route_is_documented(tmp_path: Path) -> None:
     assert not missing, f"routes missing from docs/openapi.yaml: {missing}"
     stale = sorted(f"{m} {p}" for p, ms in docs.items() for m in ms if (p, m) not in served)
     assert not stale, f"documented but not served: {stale}"
+
+
+def test_the_published_patterns_are_the_servers_own() -> None:
+    """Schemathesis (tests/conformance) generates from these patterns; the server checks with
+    the same ones, so a value is valid for both or for neither."""
+    from dispatcher.service import EMAIL_PATTERN, URL_PATTERN
+    from storage.query import CURSOR_PATTERN
+
+    spec = yaml.safe_load(OPENAPI.read_text())
+    schemas = spec["components"]["schemas"]
+    assert schemas["WebhookUrl"]["pattern"] == URL_PATTERN
+    assert schemas["Email"]["pattern"] == EMAIL_PATTERN
+    cursor = spec["components"]["parameters"]["cursor"]["schema"]["pattern"]
+    assert cursor == "^(" + CURSOR_PATTERN.strip("^$") + ")?$"   # or empty: the first page
+    events = spec["paths"]["/api/events"]["post"]["requestBody"]["content"]["application/json"]
+    from dispatcher import events as catalogue
+    shapes = {s["properties"]["eventCategory"]["const"]: s["properties"]["eventType"]["enum"]
+              for s in events["schema"]["oneOf"]}
+    assert shapes == {c: [*catalogue.event_types(c), None] for c in catalogue.categories()}

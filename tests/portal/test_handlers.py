@@ -189,9 +189,13 @@ async def test_restaurants_follow_partner_events_latest_wins(client: TestClient)
     assert lines[0].startswith("restaurantGuid,restaurantName") and len(lines) == len(after) + 1
     future = await client.get("/api/restaurants", headers=bearer, params={"from": "2999-01-01"})
     assert (await future.json())["items"] == []
+    # from after to: an empty range, answered as one (the schema cannot say "400 if from > to")
+    backwards = await client.get("/api/restaurants", headers=bearer,
+                                 params={"from": "2024-02-02", "to": "2024-01-01"})
+    assert backwards.status == 200 and (await backwards.json())["items"] == []
 
 
-@pytest.mark.parametrize("query", ["from=yesterday", "to=2024-13-40", "from=2024-02-02&to=2024-01-01"])
+@pytest.mark.parametrize("query", ["from=yesterday", "to=2024-13-40"])
 async def test_restaurants_bad_input_is_400(client: TestClient, query: str) -> None:
     response = await client.get("/api/restaurants?" + query, headers=await _bearer(client))
     assert response.status == 400
