@@ -52,7 +52,13 @@ _PORT = r"(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|
 # (Python's takes \x1c-\x1f and \x85, ECMAScript's takes \ufeff), and the schema's validator
 # must read these patterns as the server does.
 _TEXT = r"\s\u0000-\u001f\u007f-\u009f\ufeff"
-URL_PATTERN = (r"^https?://([A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]{2,45}\])"
+_H = "[0-9A-Fa-f]{1,4}"
+_IPV6 = "|".join([   # every form the standard library's urlsplit accepts in brackets (no zone)
+    f"({_H}:){{7}}{_H}", f"({_H}:){{1,7}}:", f"({_H}:){{1,6}}:{_H}",
+    f"({_H}:){{1,5}}(:{_H}){{1,2}}", f"({_H}:){{1,4}}(:{_H}){{1,3}}",
+    f"({_H}:){{1,3}}(:{_H}){{1,4}}", f"({_H}:){{1,2}}(:{_H}){{1,5}}",
+    f"{_H}:(:{_H}){{1,6}}", f":((:{_H}){{1,7}}|:)"])
+URL_PATTERN = (r"^https?://([A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[(" + _IPV6 + r")\])"
                r"(:" + _PORT + r")?([/?][^#" + _TEXT + r"]{0,2000})?$")
 EMAIL_PATTERN = (r"^[^@" + _TEXT + r"]{1,64}@([^@." + _TEXT + r"]|[^@." + _TEXT + r"][^@" + _TEXT
                  + r"]{0,187}[^@." + _TEXT + r"])$")

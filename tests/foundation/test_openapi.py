@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openapi_spec_validator import validate
 
 from hooksim.app import build_app
@@ -52,3 +54,13 @@ def test_the_published_patterns_are_the_servers_own() -> None:
     shapes = {s["properties"]["eventCategory"]["const"]: s["properties"]["eventType"]["enum"]
               for s in events["schema"]["oneOf"]}
     assert shapes == {c: [*catalogue.event_types(c), None] for c in catalogue.categories()}
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_every_url_and_address_the_schema_calls_valid_is_taken(data: st.DataObject) -> None:
+    from dispatcher.service import EMAIL_PATTERN, URL_PATTERN, check_email, check_url
+
+    url = data.draw(st.from_regex(URL_PATTERN))
+    assert check_url(url, block_private_networks=False)
+    assert check_email(data.draw(st.from_regex(EMAIL_PATTERN)))
