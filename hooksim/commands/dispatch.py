@@ -198,8 +198,13 @@ def _stream(args: argparse.Namespace) -> int:
         raise UsageError("a stream needs both --rate and --for (e.g. --rate 20/s --for 10m)")
     if args.restaurant or args.details or args.count != 1 or args.large or args.snooze:
         raise UsageError("--restaurant, --details, --count, --large and --snooze do not go with --rate")
-    body: dict[str, Any] = {"eventCategory": args.category, "rate": args.rate,
-                            "duration": args.duration}
+    from dispatcher.loadtest.scenario import ScenarioError, parse_duration, parse_rate
+
+    try:   # the API takes numbers: per platform second, platform seconds
+        body: dict[str, Any] = {"eventCategory": args.category, "rate": parse_rate(args.rate),
+                                "duration": parse_duration(args.duration)}
+    except ScenarioError as exc:
+        raise UsageError(str(exc)) from None
     if args.event_type:
         body["eventType"] = args.event_type
     answer = call_api(args, "POST", "/api/streams", json=body)
