@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, fields, replace
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Literal
@@ -267,7 +267,7 @@ _STORED = "SELECT CAST(coalesce(sum(messages), 0) AS BIGINT) FROM receiver_messa
 
 class MessageStore:
     """The receiver's messages in ``db``. Every method is one transaction or one read, except
-    the deletions that go in bounded steps (``prune``)."""
+    the deletions, which go in bounded steps (``delete``, ``prune``)."""
 
     def __init__(self, db: AnyDatabase, *, stripe: int | None = None) -> None:
         self._db = db
@@ -328,17 +328,22 @@ class MessageStore:
                 return
 
     async def delete(self, endpoint: str | None = None) -> int:
-        """Delete the messages of ``endpoint`` (all if None); returns how many."""
-        def work(conn: BatchConnection) -> int:
-            if endpoint is None:
-                deleted = conn.execute("DELETE FROM receiver_message").rowcount
-            else:
-                deleted = conn.execute("DELETE FROM receiver_message WHERE endpoint = ?",
-                                       (endpoint,)).rowcount
+        """Delete the messages of ``endpoint`` (all if None) stored so far; returns how many.
+        Oldest first, DELETE_STEP per transaction (see ``prune``): arrivals meanwhile are kept."""
+        async with self._db.read() as conn:
+            async with conn.execute("SELECT max(id) FROM receiver_message") as cur:
+                newest = (await cur.fetchone())[0]
+        if newest is None:
+            return 0
+        sql, params = ((_DELETE_STORED, (newest,)) if endpoint is None else
+                       (_DELETE_STORED_OF, (endpoint, newest)))
+
+        def step(conn: BatchConnection) -> int:
+            deleted = conn.execute(sql, (*params, DELETE_STEP)).rowcount
             conn.execute(_ADD_TO_COUNT, (self._stripe, -deleted))
             return deleted
 
-        return await self._db.write_batch(work)
+        return await self._in_steps(step)
 
     async def set_forward_result(self, message_id: int, result: ForwardResult) -> None:
         async with self._db.write() as conn:
@@ -355,27 +360,32 @@ class MessageStore:
 
     async def prune(self, max_messages: int = 0, older_than: float | None = None) -> int:
         """Delete beyond the newest ``max_messages`` (0: no limit) and anything received before
-        ``older_than`` (epoch seconds); returns how many were deleted. Oldest first, at most
-        PRUNE_STEP per transaction, so the receiver's own writes get their turns in between and
-        the cost is what is deleted, whatever is kept."""
+        ``older_than`` (epoch seconds); returns how many were deleted. Costs what it deletes,
+        whatever is kept (the count comes from receiver_message_count, not a walk)."""
+        return await self._in_steps(
+            lambda conn: self._prune_step(conn, max_messages, older_than))
+
+    async def _in_steps(self, step: Callable[[BatchConnection], int]) -> int:
+        """Run ``step`` (deletes at most DELETE_STEP, returns how many) one transaction at a
+        time until it deletes fewer: the receiver's own writes get their turns in between, so
+        a big deletion never holds them up for long."""
         deleted = 0
         while True:
-            step = await self._db.write_batch(
-                lambda conn: self._prune_step(conn, max_messages, older_than))
-            deleted += step
-            if step < PRUNE_STEP:
+            done = await self._db.write_batch(step)
+            deleted += done
+            if done < DELETE_STEP:
                 return deleted
 
     def _prune_step(self, conn: BatchConnection, max_messages: int,
                     older_than: float | None) -> int:
         deleted = 0
         if older_than is not None:
-            deleted = conn.execute(_DELETE_OLDEST_BEFORE, (older_than, PRUNE_STEP)).rowcount
+            deleted = conn.execute(_DELETE_OLDEST_BEFORE, (older_than, DELETE_STEP)).rowcount
             conn.execute(_ADD_TO_COUNT, (self._stripe, -deleted))
-        if max_messages > 0 and deleted < PRUNE_STEP:
+        if max_messages > 0 and deleted < DELETE_STEP:
             excess = conn.execute(_STORED).fetchone()[0] - max_messages
             if excess > 0:
-                beyond = conn.execute(_DELETE_OLDEST, (min(excess, PRUNE_STEP - deleted),)).rowcount
+                beyond = conn.execute(_DELETE_OLDEST, (min(excess, DELETE_STEP - deleted),)).rowcount
                 conn.execute(_ADD_TO_COUNT, (self._stripe, -beyond))
                 deleted += beyond
         return deleted
@@ -407,7 +417,7 @@ class MessageStore:
         return rows, Cursor(*window) if window else None
 
 
-PRUNE_STEP = 10_000
+DELETE_STEP = 10_000
 # Filters no index serves are checked on at most this many messages per page (or export batch):
 # when fewer than a page match among them, the page ends early with a cursor where the reading
 # stopped. A request then costs the same however many messages are stored; a rare match is
@@ -416,6 +426,10 @@ SCAN_LIMIT = 10_000
 _NEWEST_FIRST = "ORDER BY received_at DESC, id DESC"
 _DELETE_OLDEST = ("DELETE FROM receiver_message WHERE id IN (SELECT id FROM receiver_message "
                   "ORDER BY received_at, id LIMIT ?)")
+_DELETE_STORED = ("DELETE FROM receiver_message WHERE id IN (SELECT id FROM receiver_message "
+                  "WHERE id <= ? ORDER BY received_at, id LIMIT ?)")
+_DELETE_STORED_OF = ("DELETE FROM receiver_message WHERE id IN (SELECT id FROM receiver_message "
+                     "WHERE endpoint = ? AND id <= ? ORDER BY received_at, id LIMIT ?)")
 _DELETE_OLDEST_BEFORE = ("DELETE FROM receiver_message WHERE id IN (SELECT id FROM "
                          "receiver_message WHERE received_at < ? ORDER BY received_at, id LIMIT ?)")
 

@@ -215,13 +215,15 @@ async def test_row_filters_read_a_bounded_window_per_page(
 async def test_prune_goes_in_steps_and_keeps_the_count(
         store: MessageStore, monkeypatch: pytest.MonkeyPatch,
         storage_settings: StorageSettings) -> None:
-    monkeypatch.setattr(messages, "PRUNE_STEP", 3)
+    monkeypatch.setattr(messages, "DELETE_STEP", 3)
     await store.add_many([msg(n) for n in range(20)])
     await store.add_many([msg(20, endpoint="b")])
     assert await store.stored() == 21
     assert await store.prune(older_than=BASE.received_at + 4) == 4
     assert await store.prune(max_messages=10) == 7
+    await store.add_many([msg(30 + n, endpoint="c") for n in range(8)])
     assert await store.delete("b") == 1
+    assert await store.delete("c") == 8
     assert await store.prune(max_messages=5, older_than=BASE.received_at + 12) == 4
     remaining = [m.event_guid for m in (await store.find(MessageQuery())).messages]
     assert remaining == ["g19", "g18", "g17", "g16", "g15"]
