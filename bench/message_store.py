@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import sqlite3
 import subprocess
 import time
 from dataclasses import replace
@@ -112,6 +113,7 @@ for name, path in paths.items():
         page = json.loads(response.read())
         times.append((time.perf_counter() - started) * 1000)
         assert response.status == 200, (response.status, page)
+        assert name != "deep" or len(page["messages"]) == 50, page
     out[name] = {"median_ms": statistics.median(times), "max_ms": max(times),
                  "messages": len(page["messages"]), "more": page["nextCursor"] is not None}
 print(json.dumps(out))
@@ -120,8 +122,10 @@ print(json.dumps(out))
 
 def _api_figures(config: Config) -> list[dict[str, dict]]:
     db = data.bulk_messages(CACHE / "messages-1m.db", MESSAGES)
-    # The oldest messages: bench/data.py stamps them from 1.7e9 s on, ids from 1.
-    deep = base64.urlsafe_b64encode(f"{1.7e9 + 50 / 1000!r}:51".encode()).decode()
+    with sqlite3.connect(db) as conn:   # the 51st oldest (retention rounds delete the oldest)
+        at, ident = conn.execute("SELECT received_at, id FROM receiver_message "
+                                 "ORDER BY received_at, id LIMIT 1 OFFSET 50").fetchone()
+    deep = base64.urlsafe_b64encode(f"{at!r}:{ident}".encode()).decode()
     paths = {"deep": f"/api/messages?limit=50&cursor={deep}",
              "filter": "/api/messages?limit=50&category=nothing-has-this",
              "text": "/api/messages?limit=50&q=no-body-holds-this"}

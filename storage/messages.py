@@ -335,15 +335,10 @@ class MessageStore:
                 newest = (await cur.fetchone())[0]
         if newest is None:
             return 0
-        sql, params = ((_DELETE_STORED, (newest,)) if endpoint is None else
-                       (_DELETE_STORED_OF, (endpoint, newest)))
-
-        def step(conn: BatchConnection) -> int:
-            deleted = conn.execute(sql, (*params, DELETE_STEP)).rowcount
-            conn.execute(_ADD_TO_COUNT, (self._stripe, -deleted))
-            return deleted
-
-        return await self._in_steps(step)
+        where = ["id <= ?"] if endpoint is None else ["endpoint = ?", "id <= ?"]
+        params = (newest,) if endpoint is None else (endpoint, newest)
+        return await self._in_steps(
+            lambda conn: self._delete_oldest(conn, where, params, DELETE_STEP))
 
     async def set_forward_result(self, message_id: int, result: ForwardResult) -> None:
         async with self._db.write() as conn:
@@ -380,14 +375,25 @@ class MessageStore:
                     older_than: float | None) -> int:
         deleted = 0
         if older_than is not None:
-            deleted = conn.execute(_DELETE_OLDEST_BEFORE, (older_than, DELETE_STEP)).rowcount
-            conn.execute(_ADD_TO_COUNT, (self._stripe, -deleted))
+            deleted = self._delete_oldest(conn, ["received_at < ?"], (older_than,), DELETE_STEP)
         if max_messages > 0 and deleted < DELETE_STEP:
             excess = conn.execute(_STORED).fetchone()[0] - max_messages
             if excess > 0:
-                beyond = conn.execute(_DELETE_OLDEST, (min(excess, DELETE_STEP - deleted),)).rowcount
-                conn.execute(_ADD_TO_COUNT, (self._stripe, -beyond))
-                deleted += beyond
+                deleted += self._delete_oldest(conn, [], (), min(excess, DELETE_STEP - deleted))
+        return deleted
+
+    def _delete_oldest(self, conn: BatchConnection, where: list[str], params: tuple[Any, ...],
+                       limit: int) -> int:
+        """Delete the oldest ``limit`` messages matching ``where``, and count them off. Up to the
+        ``limit``-th one found in the index, then one index range: both backends walk only what
+        goes (``id IN (SELECT ... LIMIT)`` made PostgreSQL hash-join the whole table)."""
+        last = conn.execute(
+            f"SELECT received_at, id FROM receiver_message {_and(where)} "
+            "ORDER BY received_at, id LIMIT 1 OFFSET ?", (*params, limit - 1)).fetchone()
+        if last is not None:   # at least ``limit`` match: up to that one
+            where, params = [*where, "(received_at, id) <= (?, ?)"], (*params, *last[:2])
+        deleted = conn.execute(f"DELETE FROM receiver_message {_and(where)}", params).rowcount
+        conn.execute(_ADD_TO_COUNT, (self._stripe, -deleted))
         return deleted
 
     async def _page(self, columns: str, query: MessageQuery,
@@ -422,16 +428,8 @@ DELETE_STEP = 10_000
 # when fewer than a page match among them, the page ends early with a cursor where the reading
 # stopped. A request then costs the same however many messages are stored; a rare match is
 # reached by following the cursors.
-SCAN_LIMIT = 10_000
+SCAN_LIMIT = 5_000
 _NEWEST_FIRST = "ORDER BY received_at DESC, id DESC"
-_DELETE_OLDEST = ("DELETE FROM receiver_message WHERE id IN (SELECT id FROM receiver_message "
-                  "ORDER BY received_at, id LIMIT ?)")
-_DELETE_STORED = ("DELETE FROM receiver_message WHERE id IN (SELECT id FROM receiver_message "
-                  "WHERE id <= ? ORDER BY received_at, id LIMIT ?)")
-_DELETE_STORED_OF = ("DELETE FROM receiver_message WHERE id IN (SELECT id FROM receiver_message "
-                     "WHERE endpoint = ? AND id <= ? ORDER BY received_at, id LIMIT ?)")
-_DELETE_OLDEST_BEFORE = ("DELETE FROM receiver_message WHERE id IN (SELECT id FROM "
-                         "receiver_message WHERE received_at < ? ORDER BY received_at, id LIMIT ?)")
 
 
 def _and(clauses: list[str]) -> str:
