@@ -3,6 +3,11 @@
 Written in batches (group commit: one transaction per batch), listed newest first with keyset
 pagination on (received_at, id), pruned by count and age. Bodies are BLOBs, never decoded.
 The same SQL runs on SQLite and PostgreSQL; booleans are INTEGER 0/1 columns on both.
+
+Nothing here costs more as messages pile up: a duplicate is numbered from the newest earlier
+arrival (an index step), pages seek to their cursor and check unindexed filters on a bounded
+window, and deletions cost what they delete (the number stored is kept beside the messages; only
+this store may delete them, or that number goes wrong).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import orjson
 
 from storage.errors import NotFound
+from storage.query import where
 from storage.schema import Schema
 
 if TYPE_CHECKING:
@@ -269,10 +275,10 @@ class MessageStore:
     """The receiver's messages in ``db``. Every method is one transaction or one read, except
     the deletions, which go in bounded steps (``delete``, ``prune``)."""
 
-    def __init__(self, db: AnyDatabase, *, stripe: int | None = None) -> None:
+    def __init__(self, db: AnyDatabase) -> None:
         self._db = db
         # This store's row of receiver_message_count (any row will do: the count is their sum).
-        self._stripe = random.randrange(_COUNT_STRIPES) if stripe is None else stripe
+        self._stripe = random.randrange(_COUNT_STRIPES)
 
     async def add_many(self, messages: Sequence[NewMessage]) -> list[ReceivedMessage]:
         """Store ``messages`` in one transaction, in order; duplicates count earlier ones in the
@@ -335,10 +341,9 @@ class MessageStore:
                 newest = (await cur.fetchone())[0]
         if newest is None:
             return 0
-        where = ["id <= ?"] if endpoint is None else ["endpoint = ?", "id <= ?"]
-        params = (newest,) if endpoint is None else (endpoint, newest)
+        stored_then = [("endpoint = ?", endpoint), ("id <= ?", newest)]
         return await self._in_steps(
-            lambda conn: self._delete_oldest(conn, where, params, DELETE_STEP))
+            lambda conn: self._delete_oldest(conn, stored_then, DELETE_STEP))
 
     async def set_forward_result(self, message_id: int, result: ForwardResult) -> None:
         async with self._db.write() as conn:
@@ -375,47 +380,48 @@ class MessageStore:
                     older_than: float | None) -> int:
         deleted = 0
         if older_than is not None:
-            deleted = self._delete_oldest(conn, ["received_at < ?"], (older_than,), DELETE_STEP)
+            deleted = self._delete_oldest(conn, [("received_at < ?", older_than)], DELETE_STEP)
         if max_messages > 0 and deleted < DELETE_STEP:
             excess = conn.execute(_STORED).fetchone()[0] - max_messages
             if excess > 0:
-                deleted += self._delete_oldest(conn, [], (), min(excess, DELETE_STEP - deleted))
+                deleted += self._delete_oldest(conn, [], min(excess, DELETE_STEP - deleted))
         return deleted
 
-    def _delete_oldest(self, conn: BatchConnection, where: list[str], params: tuple[Any, ...],
+    def _delete_oldest(self, conn: BatchConnection, conditions: list[tuple[str, Any]],
                        limit: int) -> int:
         """Delete the oldest ``limit`` messages matching ``where``, and count them off. Up to the
         ``limit``-th one found in the index, then one index range: both backends walk only what
         goes (``id IN (SELECT ... LIMIT)`` made PostgreSQL hash-join the whole table)."""
-        last = conn.execute(
-            f"SELECT received_at, id FROM receiver_message {_and(where)} "
-            "ORDER BY received_at, id LIMIT 1 OFFSET ?", (*params, limit - 1)).fetchone()
+        filters, params = where(*conditions)
+        last = conn.execute(f"SELECT received_at, id FROM receiver_message{filters} "
+                            "ORDER BY received_at, id LIMIT 1 OFFSET ?",
+                            (*params, limit - 1)).fetchone()
         if last is not None:   # at least ``limit`` match: up to that one
-            where, params = [*where, "(received_at, id) <= (?, ?)"], (*params, *last[:2])
-        deleted = conn.execute(f"DELETE FROM receiver_message {_and(where)}", params).rowcount
+            filters, params = where(*conditions, ("(received_at, id) <= (?, ?)", tuple(last[:2])))
+        deleted = conn.execute(f"DELETE FROM receiver_message{filters}", params).rowcount
         conn.execute(_ADD_TO_COUNT, (self._stripe, -deleted))
         return deleted
 
     async def _page(self, columns: str, query: MessageQuery,
                     limit: int) -> tuple[list[AnyRow], Cursor | None]:
         """Up to ``limit`` matching rows after ``query.cursor``, and the next page's cursor."""
-        seek, seek_params = _seek(query)
-        checks, check_params = _checks(query, self._db.backend)
+        seek = _seek(query)
+        checks = _checks(query, self._db.backend)
         async with self._db.read() as conn:
             window: tuple[float, int] | None = None
-            if checks:   # read at most SCAN_LIMIT rows: find where they end
+            if any(value is not None for _, value in checks):
+                # Read at most SCAN_LIMIT rows: find where they end.
+                filters, params = where(*seek)
                 async with conn.execute(
-                        f"SELECT received_at, id FROM receiver_message {_and(seek)} "
-                        f"{_NEWEST_FIRST} LIMIT 1 OFFSET ?", (*seek_params, SCAN_LIMIT - 1)
-                ) as cur:
+                        f"SELECT received_at, id FROM receiver_message{filters} {_NEWEST_FIRST} "
+                        "LIMIT 1 OFFSET ?", (*params, SCAN_LIMIT - 1)) as cur:
                     last = await cur.fetchone()
                 if last is not None:
                     window = (last[0], last[1])
-                    checks = [*checks, "(received_at, id) >= (?, ?)"]
-                    check_params = [*check_params, *window]
+            filters, params = where(*seek, *checks, ("(received_at, id) >= (?, ?)", window))
             async with conn.execute(
-                    f"SELECT {columns} FROM receiver_message {_and(seek + checks)} "
-                    f"{_NEWEST_FIRST} LIMIT ?", (*seek_params, *check_params, limit + 1)) as cur:
+                    f"SELECT {columns} FROM receiver_message{filters} {_NEWEST_FIRST} LIMIT ?",
+                    (*params, limit + 1)) as cur:
                 rows = list(await cur.fetchall())
         if len(rows) > limit:
             rows = rows[:limit]
@@ -432,50 +438,29 @@ SCAN_LIMIT = 5_000
 _NEWEST_FIRST = "ORDER BY received_at DESC, id DESC"
 
 
-def _and(clauses: list[str]) -> str:
-    return ("WHERE " + " AND ".join(clauses)) if clauses else ""
-
-
-def _seek(query: MessageQuery) -> tuple[list[str], list[Any]]:
+def _seek(query: MessageQuery) -> list[tuple[str, Any]]:
     """The conditions an index range serves: endpoint, time range, the cursor (a row value,
     so both backends seek to it instead of reading every newer row)."""
-    clauses: list[str] = []
-    params: list[Any] = []
-    if query.endpoint is not None:
-        clauses.append("endpoint = ?")
-        params.append(query.endpoint)
-    if query.since is not None:
-        clauses.append("received_at >= ?")
-        params.append(query.since)
-    if query.until is not None:
-        clauses.append("received_at < ?")
-        params.append(query.until)
-    if query.cursor is not None:
-        clauses.append("(received_at, id) < (?, ?)")
-        params += [query.cursor.received_at, query.cursor.id]
-    return clauses, params
+    cursor = (query.cursor.received_at, query.cursor.id) if query.cursor else None
+    return [("endpoint = ?", query.endpoint), ("received_at >= ?", query.since),
+            ("received_at < ?", query.until), ("(received_at, id) < (?, ?)", cursor)]
 
 
-def _checks(query: MessageQuery, backend: str) -> tuple[list[str], list[Any]]:
-    """The conditions checked row by row (on at most SCAN_LIMIT rows per page)."""
-    clauses: list[str] = []
-    params: list[Any] = []
-    for column, value in (("category", query.category), ("event_type", query.event_type)):
-        if value is not None:
-            clauses.append(f"{column} = ?")
-            params.append(value)
-    if query.verified is not None:
-        clauses.append({"yes": "verified = 1", "no": "verified = 0",
-                        "unchecked": "verified IS NULL"}[query.verified])
-    if query.duplicate is not None:
-        clauses.append("duplicate_count > 0" if query.duplicate else "duplicate_count = 0")
+def _checks(query: MessageQuery, backend: str) -> list[tuple[str, Any]]:
+    """The conditions checked row by row (on at most SCAN_LIMIT rows per page); those without
+    a parameter have ``()``."""
+    text: tuple[str, Any] = ("", None)
     if query.text:
         clause, as_pattern = _BODY_CONTAINS[backend]
         escaped = (as_pattern(query.text)
                    .replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_"))
-        clauses.append(clause)
-        params.append(f"%{escaped}%")
-    return clauses, params
+        text = (clause, f"%{escaped}%")
+    return [("category = ?", query.category), ("event_type = ?", query.event_type),
+            ({"yes": "verified = 1", "no": "verified = 0", "unchecked": "verified IS NULL",
+              None: ""}[query.verified], None if query.verified is None else ()),
+            ("duplicate_count > 0" if query.duplicate else "duplicate_count = 0",
+             None if query.duplicate is None else ()),
+            text]
 
 
 # Body text search: an ASCII-case-insensitive substring of the body's bytes, per backend.
