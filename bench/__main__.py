@@ -23,6 +23,7 @@ FIGURES = {   # name -> module; run in this order
     "deliveries-api": "bench.deliveries_api",
     "message-store": "bench.message_store",     # 1 000 000 messages: duplicates, API, retention
     "scale": "bench.scale",                     # 1, 2, 4 dispatcher processes on PostgreSQL
+    "exact-time": "bench.exact_time",           # the same verdict at any time scale and load
 }
 
 

@@ -7,14 +7,18 @@ import base64
 import binascii
 import functools
 import json
-from collections.abc import Mapping
+import math
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from aiohttp import web
 
 from dispatcher.clock import iso, parse_iso
 from dispatcher.errors import DispatcherError, InvalidInput, UnknownResource, WrongState
-from dispatcher.service import DispatcherService
+from dispatcher.events import availability
+from dispatcher.loadtest.scenario import ScenarioError, parse_duration, parse_rate
+from dispatcher.service import DispatcherService, check_category
+from dispatcher.streams import MAX_STREAM_EVENTS, Stream, Streams
 from storage.deliveries import AttemptRecord, DeliveryQuery, DeliveryRecord
 from storage.subscriptions import SubscriptionRecord, TransitionRecord
 from storage.web import Handler, unavailable_is_503
@@ -255,20 +259,102 @@ async def replay(request: web.Request) -> web.Response:
     return web.json_response(delivery_json(delivery), status=202)
 
 
+async def _snooze(request: web.Request, body: dict) -> web.Response:
+    """The availability snooze scenario: two toggle events, the second due when the snooze ends."""
+    if body.get("eventCategory") != availability.TOGGLE_CATEGORY:
+        raise InvalidInput(f"snooze is a {availability.TOGGLE_CATEGORY} scenario", "eventCategory")
+    extra = sorted(set(body) - {"eventCategory", "restaurantGuid", "snooze"})
+    if extra:
+        raise InvalidInput(f"{extra[0]} cannot be given with snooze", extra[0])
+    if body.get("restaurantGuid") is not None and not isinstance(body["restaurantGuid"], str):
+        raise InvalidInput("restaurantGuid must be a string", "restaurantGuid")
+    made = await request.app[SERVICE].snooze(kind=body["snooze"], restaurant_guid=body.get("restaurantGuid"))
+    return web.json_response({"eventGuids": [event.guid for event in made]}, status=202)
+
+
 @routes.post("/api/events")
 @api
 async def send_events(request: web.Request) -> web.Response:
     body = await json_object(request)
-    unknown = set(body) - {"eventCategory", "eventType", "restaurantGuid", "details", "count"}
+    unknown = set(body) - {"eventCategory", "eventType", "restaurantGuid", "details", "count", "large",
+                           "snooze"}
     if unknown:
         raise InvalidInput(f"unknown field {sorted(unknown)[0]}", sorted(unknown)[0])
+    if "snooze" in body:
+        return await _snooze(request, body)
     details = body.get("details")
     if details is not None and not isinstance(details, dict):
         raise InvalidInput("details must be a JSON object", "details")
     for name in ("eventType", "restaurantGuid"):
         if body.get(name) is not None and not isinstance(body[name], str):
             raise InvalidInput(f"{name} must be a string", name)
+    large = body.get("large", False)
+    if not isinstance(large, bool):
+        raise InvalidInput("large must be true or false", "large")
+    if large and body.get("count", 1) != 1:   # each is over 600 KB: one a request bounds memory
+        raise InvalidInput("large events are made one at a time: count must be 1", "count")
     made = await request.app[SERVICE].send_events(
         category=body.get("eventCategory"), event_type=body.get("eventType"),
-        restaurant_guid=body.get("restaurantGuid"), details=details, count=body.get("count", 1))
+        restaurant_guid=body.get("restaurantGuid"), details=details, count=body.get("count", 1),
+        large=large)
     return web.json_response({"eventGuids": [event.guid for event in made]}, status=202)
+
+
+# -- streams: events made on the platform clock --------------------------------------------
+STREAMS = web.AppKey("dispatcher_streams", Streams)
+
+
+def _stream_from(body: Mapping[str, Any]) -> Stream:
+    unknown = set(body) - {"eventCategory", "eventType", "rate", "duration"}
+    if unknown:
+        raise InvalidInput(f"unknown field {sorted(unknown)[0]}", sorted(unknown)[0])
+    category = check_category(body.get("eventCategory"))
+    event_type = body.get("eventType")
+    if event_type is not None and not isinstance(event_type, str):
+        raise InvalidInput("eventType must be a string", "eventType")
+    try:
+        rate = _per_second(body.get("rate"), parse_rate, "rate", "20/s")
+        duration = _per_second(body.get("duration"), parse_duration, "duration", "10m")
+    except ScenarioError as exc:
+        raise InvalidInput(str(exc), str(exc).split()[0]) from None
+    stream = Stream(category, rate, duration, event_type)
+    if stream.events > MAX_STREAM_EVENTS:
+        raise InvalidInput(f"a stream makes at most {MAX_STREAM_EVENTS} events; this one would "
+                           f"make {stream.events}", "duration")
+    return stream
+
+
+def _per_second(value: Any, parse: Callable[[str], float], name: str, example: str) -> float:
+    """``"20/s"`` / ``"10m"`` as people write them, or a plain positive number (per second,
+    seconds)."""
+    if isinstance(value, str):
+        return parse(value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) \
+            and value > 0:
+        return float(value)
+    raise ScenarioError(f"{name} must be a positive number or text like {example!r}, got {value!r}")
+
+
+@routes.post("/api/streams")
+@api
+async def start_stream(request: web.Request) -> web.Response:
+    """Make ``rate`` events per platform second for ``duration`` of platform time, each at its
+    own moment on the platform clock, for every subscription of the category."""
+    stream = _stream_from(await json_object(request))
+    return web.json_response(request.app[STREAMS].start(stream).json(), status=201)
+
+
+@routes.get("/api/streams")
+@api
+async def list_streams(request: web.Request) -> web.Response:
+    return web.json_response({"streams": [s.json() for s in request.app[STREAMS].running.values()]})
+
+
+@routes.delete("/api/streams/{id}")
+@api
+async def stop_stream(request: web.Request) -> web.Response:
+    text = request.match_info["id"]
+    stopped = await request.app[STREAMS].stop(int(text)) if text.isdigit() and len(text) < 10 else None
+    if stopped is None:
+        raise UnknownResource(f"no stream {text}")
+    return web.json_response(stopped.json())

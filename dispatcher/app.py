@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from dispatcher.api import SERVICE, routes
+from dispatcher.api import SERVICE, STREAMS, routes
 from dispatcher.backoff import BackoffRules, Transition, TransitionKind, rules_from_settings
 from dispatcher.clock import Clock
 from dispatcher.engine import DeliveryEngine, Notify
@@ -15,6 +15,7 @@ from dispatcher.http import HttpSender, new_session
 from dispatcher.notifications import NOTIFICATION_SENDER, compose, setup_notifications
 from dispatcher.service import DispatcherService
 from dispatcher.settings import BackoffSettings, DispatcherSettings, SmtpSettings
+from dispatcher.streams import Streams
 from storage.deliveries import DeliveryStore
 from storage.notifications import NewNotification
 from storage.subscriptions import SubscriptionRecord
@@ -50,7 +51,6 @@ def setup_dispatcher(
     smtp: SmtpSettings,
     clock: Clock,
     *,
-    time_scale: float = 1.0,
     shutdown_timeout: float = 10.0,
     api: bool = True,
     deliver: bool = True,
@@ -70,19 +70,22 @@ def setup_dispatcher(
         wake_sender = app[NOTIFICATION_SENDER].wake
         if not deliver:
             app[SERVICE] = DispatcherService(app[DATABASE], clock, settings, rules, notify=hook)
+            app[STREAMS] = Streams(app[SERVICE], clock)
             yield
+            await app[STREAMS].close()
             return
         session = new_session(settings)
         engine = DeliveryEngine(
             DeliveryStore(app[DATABASE]), HttpSender(session, settings.response_excerpt_bytes),
-            clock, settings, rules, notify=hook, on_committed=wake_sender,
-            time_scale=time_scale)
+            clock, settings, rules, notify=hook, on_committed=wake_sender)
         app[ENGINE] = engine
         app[SERVICE] = DispatcherService(app[DATABASE], clock, settings, rules, wake=engine.wake,
                                          notify=hook, on_committed=wake_sender)
+        app[STREAMS] = Streams(app[SERVICE], clock)
         if settings.enabled:
             await engine.start()
         yield
+        await app[STREAMS].close()
         await engine.stop(timeout=shutdown_timeout)
         await session.close()
 

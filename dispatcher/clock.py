@@ -1,19 +1,54 @@
 """Platform time: the clock the dispatcher reads and sleeps on, and its ISO-8601 text form.
 
-Everything in the dispatcher is expressed in platform seconds (epoch seconds). The real clock can
-run platform time faster than wall time, so a 10-minute retry wait can be watched in seconds; the
-fake clock moves only when a test moves it.
+Everything in the dispatcher is expressed in platform seconds (epoch seconds). Three clocks:
+
+- :class:`~dispatcher.platform_clock.PlatformClock`: exact compressed time for one process (a
+  discrete-event scheduler; ``hooksim load``, ``hooksim serve`` with ``clock.time_scale`` > 1);
+- :class:`ScaledClock`: wall time, or wall time times a scale that processes sharing one
+  database agree on (not exact: the work each process does costs scaled platform time);
+- :class:`FakeClock`: moves only when a test moves it.
+
+The engine tells its clock what it is doing (:meth:`Clock.hold`, :meth:`Clock.flight`) and parks
+on it (:meth:`Clock.wait`); only the platform clock makes use of what it is told.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import itertools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine, Iterator
 from datetime import UTC, datetime
-from typing import Protocol, runtime_checkable
+from typing import Any, ContextManager, Protocol, runtime_checkable
+
+
+class Wakeup:
+    """A flag one task parks on through its clock (``clock.wait(wakeup, until)``); ``set()``
+    wakes it at once. On a PlatformClock the woken task then holds platform time until it
+    parks again, so nothing can jump ahead of what it was woken to do."""
+
+    __slots__ = ("_set", "_waiter")
+
+    def __init__(self) -> None:
+        self._set = False
+        self._waiter: Callable[[], None] | None = None
+
+    def set(self) -> None:
+        self._set = True
+        if self._waiter is not None:
+            self._waiter()
+
+    def clear(self) -> None:
+        self._set = False
+
+    def is_set(self) -> bool:
+        return self._set
+
+    def on_set(self, waiter: Callable[[], None] | None) -> None:
+        """Who to wake when set (the clock that a task parks on); None: nobody parks now."""
+        self._waiter = waiter
 
 
 @runtime_checkable
@@ -26,8 +61,84 @@ class Clock(Protocol):
         """Wait ``seconds`` of platform time."""
         ...
 
+    async def sleep_until(self, deadline: float) -> None:
+        """Wait until platform time ``deadline``."""
+        ...
 
-class ScaledClock:
+    async def wait(self, wakeup: Wakeup, until: float | None = None,
+                   poll: float | None = None) -> None:
+        """Wait until ``wakeup`` is set, platform time ``until``, or (clocks shared between
+        processes, whose work may come from elsewhere) ``poll`` wall seconds."""
+        ...
+
+    def span(self, wall_seconds: float) -> float:
+        """The most platform time that can pass in ``wall_seconds`` of an attempt in flight."""
+        ...
+
+    def start_task(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        """Start a task that acts on platform time."""
+        ...
+
+    def hold(self, count: int = 1) -> None:
+        """``count`` pieces of work are pending (a claimed or unrecorded attempt)."""
+        ...
+
+    def release(self, count: int = 1) -> None:
+        ...
+
+    def holding(self) -> ContextManager[None]:
+        ...
+
+    def flight(self) -> ContextManager[None]:
+        """An attempt's HTTP exchange is under way."""
+        ...
+
+
+class _WallPaced:
+    """What the wall-paced clocks share: they are told of work and ignore it."""
+
+    def start_task(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        return asyncio.create_task(coro)
+
+    def hold(self, count: int = 1) -> None:
+        pass
+
+    def release(self, count: int = 1) -> None:
+        pass
+
+    @contextlib.contextmanager
+    def holding(self) -> Iterator[None]:
+        yield
+
+    @contextlib.contextmanager
+    def flight(self) -> Iterator[None]:
+        yield
+
+
+async def _wait_for(wakeup: Wakeup, future: asyncio.Future[None], wall: float | None) -> None:
+    """Wait for ``future`` (which a platform deadline may resolve) or ``wakeup``, at most
+    ``wall`` seconds."""
+    if wakeup.is_set():
+        await asyncio.sleep(0)
+        return
+
+    def woken() -> None:
+        if not future.done():
+            future.set_result(None)
+
+    wakeup.on_set(woken)
+    try:
+        # asyncio.timeout, not wait_for: 3.11's wait_for can leave a cancelled caller hanging.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(wall):
+                await future
+    finally:
+        wakeup.on_set(None)
+        if not future.done():
+            future.cancel()   # no deadline left behind for a FakeClock to step to
+
+
+class ScaledClock(_WallPaced):
     """The real clock; ``time_scale`` > 1 runs platform time that many times faster than wall time.
 
     ``platform = origin + elapsed * time_scale``. Elapsed time comes from the monotonic clock, so
@@ -55,6 +166,20 @@ class ScaledClock:
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds / self.time_scale)
 
+    async def sleep_until(self, deadline: float) -> None:
+        await self.sleep(max(0.0, deadline - self.now()))
+
+    async def wait(self, wakeup: Wakeup, until: float | None = None,
+                   poll: float | None = None) -> None:
+        wall = poll
+        if until is not None:
+            due = max(0.0, (until - self.now()) / self.time_scale)
+            wall = due if wall is None else min(wall, due)
+        await _wait_for(wakeup, asyncio.get_running_loop().create_future(), wall)
+
+    def span(self, wall_seconds: float) -> float:
+        return wall_seconds * self.time_scale
+
 
 def shared_clock(time_scale: float = 1.0, origin: float = 0.0,
                  wall: Callable[[], float] = time.time) -> ScaledClock:
@@ -67,7 +192,7 @@ def shared_clock(time_scale: float = 1.0, origin: float = 0.0,
     return ScaledClock(time_scale, origin=origin + (wall() - origin) * time_scale, wall=wall)
 
 
-class FakeClock:
+class FakeClock(_WallPaced):
     """Virtual time for tests: it stands still until the test moves it.
 
     :meth:`sleep` parks the caller until the clock reaches its deadline. The test moves the clock
@@ -119,13 +244,30 @@ class FakeClock:
         await self._let_run()
 
     async def sleep(self, seconds: float) -> None:
-        deadline = self._now + seconds
+        await self.sleep_until(self._now + seconds)
+
+    async def sleep_until(self, deadline: float) -> None:
         if deadline <= self._now:
             await asyncio.sleep(0)
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         heapq.heappush(self._sleepers, (deadline, next(self._order), future))
         await future
+
+    async def wait(self, wakeup: Wakeup, until: float | None = None,
+                   poll: float | None = None) -> None:
+        """Until ``wakeup``, platform time ``until`` (as the test moves the clock), or ``poll``
+        wall seconds."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if until is not None:
+            if until <= self._now:
+                await asyncio.sleep(0)
+                return
+            heapq.heappush(self._sleepers, (until, next(self._order), future))
+        await _wait_for(wakeup, future, poll)
+
+    def span(self, wall_seconds: float) -> float:
+        return wall_seconds
 
     async def _let_run(self) -> None:
         for _ in range(self.turns_per_step):

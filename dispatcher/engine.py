@@ -2,7 +2,9 @@
 
 It only executes decisions made by pure code (:mod:`dispatcher.policy`, :mod:`dispatcher.backoff`).
 Time comes from the injected clock, so tests drive minutes of platform time with :meth:`step` and
-a fake clock. Attempt results are recorded in batches: one transaction per batch carries the
+a fake clock. The engine tells the clock what it does: a claimed attempt holds platform time until
+its result is recorded, and its HTTP exchange is a flight (on the platform clock, real time counts
+only then, so compressing time never changes a decision). Attempt results are recorded in batches: one transaction per batch carries the
 attempts, the deliveries' new statuses, the subscriptions' back-off states, their transitions and
 the notifications those transitions cause, so none of them can exist without the others.
 
@@ -24,8 +26,9 @@ from functools import partial
 
 import structlog
 
+from dispatcher import events as catalogue
 from dispatcher.backoff import BackoffRules, BackoffState, Transition, advance, may_send, observe
-from dispatcher.clock import Clock
+from dispatcher.clock import Clock, Wakeup
 from dispatcher.http import HttpSender, Response
 from dispatcher.policy import (DeliveryStatus, RetryAfter, RetrySchedule, decide, schedule_for,
                                status_after)
@@ -56,15 +59,23 @@ _GATHER_WALL = 0.002
 
 def request_headers(delivery: DeliveryRecord, attempt_number: int,
                     settings: DispatcherSettings) -> dict[str, str]:
-    """The platform's headers (spec section 3); the signature was computed over these exact bytes."""
+    """The platform's headers (spec section 3); the signature was computed over these exact bytes.
+
+    aiohttp adds Host and Content-Length; the session skips its automatic ``Accept``
+    (:data:`dispatcher.http.SKIP_AUTO_HEADERS`), which Toast does not send.
+    """
     headers = {
         "Content-Type": "application/json; charset=utf-8",
         "Toast-Signature": delivery.signature,
         "Toast-Event-Type": delivery.event_type,
-        "Toast-Event-Category": delivery.category,
+        "Toast-Event-Category": catalogue.envelope_category(delivery.category, delivery.event_type,
+                                                            settings, delivery.body),
         "Toast-Attempt-Number": str(attempt_number),
         "User-Agent": settings.user_agent,
+        "Accept-Encoding": "gzip,deflate",
     }
+    if not settings.keep_alive:
+        headers["Connection"] = "close"
     if delivery.restaurant_guid is not None:
         headers["Toast-Restaurant-External-ID"] = delivery.restaurant_guid
     return headers
@@ -108,6 +119,7 @@ class _Committed:
     transitions: list[tuple[SubscriptionRecord, Transition]] = field(default_factory=list)
     to_send: list[DeliveryRecord] = field(default_factory=list)
     not_sent: list[tuple[DeliveryRecord, str]] = field(default_factory=list)
+    not_sent_later: int = 0   # due later in a pause: decided now (see not_sent_before)
     statuses: list[str] = field(default_factory=list)   # each recorded attempt's delivery status
     next_due: float | None = None
 
@@ -175,7 +187,6 @@ class DeliveryEngine:
         notify: Notify | None = None,
         on_transition: TransitionHook | None = None,
         on_committed: Callable[[], None] | None = None,
-        time_scale: float = 1.0,
         on_attempt: AttemptHook | None = None,
     ) -> None:
         self._store = deliveries
@@ -187,7 +198,6 @@ class DeliveryEngine:
         self._rules = rules
         self._on_transition = on_transition
         self._on_committed = on_committed or (lambda: None)
-        self._time_scale = time_scale
         # A fixed pool of ``concurrency`` senders takes claimed deliveries from a queue (a task
         # per attempt cost more); a slot stays taken while its delivery waits in the queue.
         self._queue: asyncio.Queue[DeliveryRecord] = asyncio.Queue()
@@ -198,7 +208,7 @@ class DeliveryEngine:
         self._all_recorded.set()
         self._results: list[_Result] = []
         self._results_ready = asyncio.Event()
-        self._wake = asyncio.Event()
+        self._wake = Wakeup()
         self._recorder: asyncio.Task[None] | None = None
         self._loop_task: asyncio.Task[None] | None = None
         self._next_due: float | None = None   # as the last claim saw it
@@ -210,7 +220,7 @@ class DeliveryEngine:
     def lease_seconds(self) -> float:
         """Platform seconds an attempt may be in flight before another worker may take it over."""
         wall = self._settings.connect_timeout + 2 * self._settings.read_timeout + 5.0
-        return wall * self._time_scale
+        return self._clock.span(wall)
 
     def wake(self) -> None:
         """Something new is due (an event was created, a delivery replayed)."""
@@ -225,10 +235,11 @@ class DeliveryEngine:
         """
         self._ensure_recorder()
         self._wake.clear()   # a wake-up from now on asks for another pass: nothing is missed
-        now = self._clock.now()
-        committed = await self._claiming(now)
-        self._next_due = committed.next_due
-        await self._committed(committed)
+        with self._clock.holding():   # the claim is instant in platform time
+            now = self._clock.now()
+            committed = await self._claiming(now)
+            self._next_due = committed.next_due
+            await self._committed(committed)
         return len(committed.to_send)
 
     async def _claiming(self, now: float, *, results: list[_Result] | None = None,
@@ -249,6 +260,7 @@ class DeliveryEngine:
         finally:
             self._reserved -= free
         if committed.to_send:
+            self._clock.hold(len(committed.to_send))   # released once recorded
             self._unrecorded += len(committed.to_send)
             self._all_recorded.clear()
             for delivery in committed.to_send:
@@ -284,6 +296,7 @@ class DeliveryEngine:
             state = states.get(record.guid)
             if state is not None:
                 states.put(record.guid, *advance(state, self._rules, now))
+        paused: dict[str, float] = {}
         for delivery in claimed:
             state = states.get(delivery.subscription_guid)
             if state is not None and may_send(state, self._rules, now):
@@ -293,6 +306,10 @@ class DeliveryEngine:
                                  series=delivery.series)
                 committed.not_sent.append(
                     (delivery, state.status.value if state else "DELETED"))
+                if state is not None and state.paused_until is not None:
+                    paused[delivery.subscription_guid] = state.paused_until
+        for guid, until in paused.items():   # the rest of the pause's deliveries, at once
+            committed.not_sent_later += batch.not_sent_before(guid, until, now)
         states.flush(now)
         committed.next_due = batch.next_wake_at(now)
         return committed
@@ -303,6 +320,8 @@ class DeliveryEngine:
         for delivery, status in committed.not_sent:
             log.info("delivery.not_sent", webhook_guid=delivery.webhook_guid,
                      subscription=delivery.subscription_guid, status=status)
+        if committed.not_sent_later:
+            log.info("delivery.not_sent_in_pause", deliveries=committed.not_sent_later)
         for record, transition in committed.transitions:
             log.info(f"backoff.{transition.kind.value.lower()}", subscription=record.guid,
                      at=transition.at, errors_in_window=transition.errors_in_window,
@@ -331,14 +350,16 @@ class DeliveryEngine:
     def _free_slots(self, attempts: int) -> None:
         """Attempts that hold no slot any more: recorded, or never to be."""
         self._unrecorded -= attempts
+        self._clock.release(attempts)
         if self._unrecorded == 0:
             self._all_recorded.set()
 
     async def _attempt(self, delivery: DeliveryRecord) -> None:
         number = delivery.attempts + 1
-        started = self._clock.now()
-        response = await self._sender.send(
-            delivery.url, delivery.body, request_headers(delivery, number, self._settings))
+        with self._clock.flight():
+            started = self._clock.now()
+            response = await self._sender.send(
+                delivery.url, delivery.body, request_headers(delivery, number, self._settings))
         if self._on_attempt is not None:
             self._on_attempt(delivery, number, response)
         self._results.append(_Result(delivery, number, started, self._clock.now(), response))
@@ -347,7 +368,7 @@ class DeliveryEngine:
     def _ensure_recorder(self) -> None:
         """Start the recorder and the senders (again, after :meth:`stop`)."""
         if self._recorder is None or self._recorder.done():
-            self._recorder = asyncio.create_task(self._record_forever())
+            self._recorder = asyncio.create_task(self._record_forever())   # held per result
         self._senders = [task for task in self._senders if not task.done()]
         while len(self._senders) < max(1, self._settings.concurrency):
             self._senders.append(asyncio.create_task(self._send_forever()))
@@ -448,17 +469,8 @@ class DeliveryEngine:
         claim began, or the poll interval, whichever is first."""
         # Every slot taken: the recording batches claim what is due as they free slots.
         full = self._unrecorded >= self._settings.concurrency
-        next_due = None if full else self._next_due
-        wall = self._settings.poll_interval
-        if next_due is not None:
-            wall = min(wall, max(0.0, (next_due - self._clock.now()) / self._time_scale))
-        if wall <= 0:
-            await asyncio.sleep(0)
-            return
-        # asyncio.timeout, not wait_for: 3.11's wait_for can leave a cancelled caller hanging.
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(wall):
-                await self._wake.wait()
+        await self._clock.wait(self._wake, None if full else self._next_due,
+                               poll=self._settings.poll_interval)
 
     async def run(self) -> None:
         """Deliver until cancelled. Storage trouble is logged and retried, never fatal."""
@@ -478,7 +490,7 @@ class DeliveryEngine:
         if released:
             log.warning("dispatcher.recovered", in_flight_at_last_stop=released,
                         detail="attempts cut off by the last stop will be sent again")
-        self._loop_task = asyncio.create_task(self.run())
+        self._loop_task = self._clock.start_task(self.run())
 
     async def stop(self, timeout: float) -> None:
         """Stop claiming; give in-flight attempts ``timeout`` to finish and be recorded.

@@ -8,13 +8,14 @@ import ipaddress
 import os
 import random
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 import signing
 from dispatcher import events as catalogue
+from dispatcher.events import availability
 from dispatcher.backoff import BackoffRules, BackoffState, NotStopped, Transition, counts, restart
 from dispatcher.clock import Clock
 from dispatcher.engine import Notify, TransitionHook, record_transition, tell
@@ -157,6 +158,7 @@ class DispatcherService:
         # (SystemRandom's was half the cost); GUIDs name events, they are not secrets.
         self._unique = random.Random(os.urandom(32))
         self.restaurants = catalogue.simulated_restaurants(settings.restaurants, settings.seed)
+        self.world = catalogue.World(catalogue.Decisions.of(settings))   # open orders, decisions
 
     # -- subscriptions ---------------------------------------------------------------------
     async def create_subscription(self, *, event_category: Any, url: Any, notification_email: Any,
@@ -256,28 +258,39 @@ class DispatcherService:
     async def send_events(self, *, category: Any, event_type: str | None = None,
                           restaurant_guid: str | None = None,
                           details: Mapping[str, Any] | None = None,
-                          count: int = 1) -> list[catalogue.Event]:
-        """Make ``count`` events and commit each with one delivery per subscription of its category."""
+                          count: int = 1,
+                          times: Sequence[float] | None = None,
+                          subscription_guid: str | None = None,
+                          large: bool = False) -> list[catalogue.Event]:
+        """Make ``count`` events and commit each with one delivery per subscription of its category.
+
+        ``times`` (platform times) replaces ``count``: one event at each, due then, for a stream
+        that makes several at once (its clock met their moments late, or it makes them ahead).
+        ``large``: the category's largest realistic event (orders: a catering order over 600 KB).
+        """
         category = check_category(category)
         if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_EVENTS_PER_REQUEST:
             raise InvalidInput(f"count must be an integer 1-{MAX_EVENTS_PER_REQUEST}", "count")
         now = self.clock.now()
         made = []
-        for _ in range(count):
+        moments = list(times) if times is not None else [now] * count
+        for at in moments:
             try:
                 event = catalogue.make_event(
-                    category, at=now, rng=self._rng, restaurants=self.restaurants,
+                    category, at=at, rng=self._rng, restaurants=self.restaurants,
                     event_type=event_type, restaurant_guid=restaurant_guid, details=details,
-                    guid=catalogue.new_guid(self._unique))
+                    guid=catalogue.new_guid(self._unique), world=self.world, large=large)
             except catalogue.EventError as exc:
                 raise InvalidInput(str(exc), _API_FIELDS.get(exc.field, exc.field)) from None
             made.append(event)
         targets = await self.subscriptions.list(category)
+        if subscription_guid is not None:
+            targets = [sub for sub in targets if sub.guid == subscription_guid]
         batch = []
-        for event in made:
+        for event, at in zip(made, moments):
             body = event.body()
             record = EventRecord(event.guid, category, event.event_type, event.restaurant_guid,
-                                 event.timestamp, body, now)
+                                 event.timestamp, body, at)
             batch.append((record, [
                 NewDelivery(catalogue.new_guid(self._unique), sub.guid, event.route_key,
                             signing.sign(sub.secret, body, event.timestamp))
@@ -286,6 +299,21 @@ class DispatcherService:
         if targets:
             self._wake()
         return made
+
+    async def snooze(self, *, kind: Any, restaurant_guid: str | None = None) -> list[catalogue.Event]:
+        """A channel snoozed now: toggle offline now, online when the snooze ends (due then)."""
+        restaurant = (next((r for r in self.restaurants if r.guid == restaurant_guid), None)
+                      if restaurant_guid else self._rng.choice(self.restaurants))
+        if restaurant is None:
+            raise InvalidInput(f"no simulated restaurant {restaurant_guid}", "restaurantGuid")
+        try:
+            plan = availability.snooze_plan(kind, restaurant, self.clock.now(), self.world.decisions)
+        except catalogue.EventError as exc:
+            raise InvalidInput(str(exc), exc.field) from None
+        return [event for when, event_type, details in plan
+                for event in await self.send_events(category=availability.TOGGLE_CATEGORY,
+                                                    event_type=event_type, details=details,
+                                                    restaurant_guid=restaurant.guid, times=[when])]
 
     # -- deliveries ------------------------------------------------------------------------
     async def list_deliveries(self, query: DeliveryQuery) -> DeliveryPage:

@@ -7,6 +7,7 @@ from aiohttp import web
 
 from dispatcher.app import setup_dispatcher
 from dispatcher.clock import Clock, shared_clock
+from dispatcher.platform_clock import PlatformClock
 from hooksim.auth import setup_auth
 from hooksim.demo import setup_demo
 from hooksim.portal import setup_portal
@@ -36,6 +37,20 @@ _SCHEMAS: dict[str, tuple[Schema, ...] | None] = {
 }
 
 
+def clock_for(settings: Settings) -> Clock:
+    """Platform time for this process.
+
+    Real time at ``clock.time_scale`` 1. Compressed, one process doing everything: exact (a
+    :class:`PlatformClock` with the scale as its most compression). Compressed across processes
+    sharing a database (``clock.origin`` set, or a role other than ``all``): wall time times the
+    scale, which every process can compute alike but which is not exact (see the README).
+    """
+    scale, origin = settings.clock.time_scale, settings.clock.origin
+    if scale == 1.0 or origin or settings.server.role != "all":
+        return shared_clock(scale, origin)
+    return PlatformClock(max_scale=scale)
+
+
 def build_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
     """Compose the app for ``server.role`` from each component's ``setup_x(app)``; order is
     start-up order.
@@ -51,13 +66,12 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> web.Applicat
     role = settings.server.role
     app = web.Application()
     app[SETTINGS] = settings
-    clock = clock or shared_clock(settings.clock.time_scale, settings.clock.origin)
+    clock = clock or clock_for(settings)
     setup_database(app, settings.storage, _SCHEMAS[role])
     if role != "dispatcher":
         setup_auth(app, settings.auth)  # wall-clock token expiry, whatever clock.time_scale says
     if role != "receiver":
         setup_dispatcher(app, settings.dispatcher, settings.backoff, settings.smtp, clock,
-                         time_scale=settings.clock.time_scale,
                          shutdown_timeout=settings.server.shutdown_timeout,
                          api=role != "dispatcher", deliver=role != "api")
     receiver = role == "receiver" or (role == "all" and settings.receiver.enabled)

@@ -39,6 +39,8 @@ class LogSettings:
 
 @dataclass(frozen=True)
 class ClockSettings:
+    # The most platform seconds per wall second. In one process (role "all", no origin) time is
+    # exact: idle waits are skipped up to this scale, attempts in flight take real time.
     time_scale: float = 1.0
     # Epoch seconds where scaled platform time starts (0: this process's start). Processes of
     # one deployment with time_scale != 1 need the same value, or they disagree on the time.

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,3 +20,18 @@ def storage_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator
     tests/backends.py for when it skips)."""
     with storage_settings_for(request.param, tmp_path) as settings:
         yield settings
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cpu_hogs() -> Iterator[int]:
+    """``HOOKSIM_TEST_CPU_HOGS=N``: N busy-loop processes run beside the whole session, so the
+    suite proves it does not depend on having the machine to itself (``make test`` runs the
+    timing-sensitive suites this way too)."""
+    count = int(os.environ.get("HOOKSIM_TEST_CPU_HOGS", "0") or 0)
+    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(count)]
+    try:
+        yield count
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()

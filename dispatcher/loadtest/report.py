@@ -98,6 +98,26 @@ def fold_minutes(counts: Sequence[int], minutes: int) -> list[int]:
     return [*counts[:minutes - 1], sum(counts[minutes - 1:])]
 
 
+# A run whose clock met a moment later than this (platform seconds) is not reported as exact.
+EXACT_WITHIN = 0.1
+
+
+@dataclass(frozen=True)
+class Timing:
+    """How a real run kept platform time (``load``; ``predict`` has no wall clock)."""
+
+    compression: float   # platform seconds run per wall second
+    late: float          # the most platform seconds any moment was met late
+
+    @property
+    def exact(self) -> bool:
+        return self.late <= EXACT_WITHIN
+
+    def json(self) -> dict[str, Any]:
+        return {"compression": round(self.compression, 1), "lateSeconds": round(self.late, 3),
+                "exact": self.exact}
+
+
 @dataclass(frozen=True)
 class Report:
     data: dict[str, Any]
@@ -115,13 +135,14 @@ def build_report(scenario: Scenario, rules: BackoffRules, *, start: float, end: 
                  attempts: Iterable[AttemptRecord | AttemptPoint] | AttemptTally,
                  transitions: Sequence[TransitionLike], statuses: Mapping[str, int],
                  time_scale: float | None, url: str | None, interrupted: bool = False,
-                 latency_is_platform: bool = False) -> Report:
+                 latency_is_platform: bool = False, timing: Timing | None = None) -> Report:
     counted = attempts if isinstance(attempts, AttemptTally) else tally(attempts, rules, start, end)
     pauses = [t for t in transitions if str(t.kind) == "PAUSED"]
     stop = next((t for t in transitions if str(t.kind) == "STOPPED"), None)
     data: dict[str, Any] = {
         "url": url, "category": scenario.category, "preset": scenario.preset,
         "ratePerSecond": scenario.rate, "duration": scenario.duration, "timeScale": time_scale,
+        "timing": None if timing is None else timing.json(),
         "startedAt": iso(start), "ranFor": round(end - start, 3), "interrupted": interrupted,
         "events": sum(statuses.values()),
         "attempts": counted.attempts,
@@ -151,6 +172,11 @@ def build_report(scenario: Scenario, rules: BackoffRules, *, start: float, end: 
 
 
 def verdict(data: Mapping[str, Any], rules: BackoffRules) -> str:
+    timing = data.get("timing")
+    if timing is not None and not timing["exact"]:
+        return (f"INEXACT: this machine met the platform's moments up to {timing['lateSeconds']:g} s "
+                f"late (limit {EXACT_WITHIN:g} s) while attempts were in flight, so the platform "
+                f"may have answered differently; rerun on a quieter machine or at a lower rate")
     window = window_text(rules)
     if data["stoppedAt"] is not None:
         return (f"STOPPED at {clock_text(data['stoppedAt'])} platform time "
@@ -177,8 +203,13 @@ def summary_rows(data: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 def count_rows(data: Mapping[str, Any]) -> list[tuple[str, str]]:
     """The rows before the back-off ones: how long it ran and what happened to the events."""
+    timing = data.get("timing")
     return [
         ("platform time run", clock_text(data["ranFor"]) + (" (interrupted)" if data["interrupted"] else "")),
+        *(() if timing is None else (
+            ("compression", f"{timing['compression']:g}x wall time"),
+            ("exact", "yes" if timing["exact"] else
+             f"NO: moments met up to {timing['lateSeconds']:g} s late"))),
         ("events", str(data["events"])),
         ("attempts", str(data["attempts"])),
         ("successes (2xx)", str(data["successes"])),

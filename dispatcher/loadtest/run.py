@@ -1,36 +1,43 @@
-"""``hooksim load``: the real dispatcher (service + engine) against any URL, in scaled time.
+"""``hooksim load``: the real dispatcher (service + engine) against any URL, in compressed time.
 
-Nothing here decides anything about delivery: events go in through ``DispatcherService.send_events``
-and the unmodified :class:`DeliveryEngine` loop sends, retries, pauses and stops. This module only
-feeds events at the platform-time rate, watches (hooks for live counters) and reads the result
-back from storage when the run ends.
+Nothing here decides anything about delivery: a stream (:mod:`dispatcher.streams`) makes events
+through ``DispatcherService.send_events`` and the unmodified :class:`DeliveryEngine` loop sends,
+retries, pauses and stops, all on one :class:`PlatformClock`: platform time jumps across the idle
+gaps and runs at wall speed while an attempt is in flight, so the verdict is the same at every
+time scale and on a busy machine. This module only starts them, watches (hooks for live counters)
+and reads the result back from storage when the run ends.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from dispatcher.backoff import Transition, TransitionKind, rules_from_settings
-from dispatcher.clock import ScaledClock
+from dispatcher.clock import Wakeup
 from dispatcher.engine import DeliveryEngine
 from dispatcher.http import HttpSender, Response, new_session
-from dispatcher.loadtest.report import Report, build_report
+from dispatcher.loadtest.report import Report, Timing, build_report
 from dispatcher.loadtest.scenario import Scenario
+from dispatcher.platform_clock import PlatformClock
 from dispatcher.service import DispatcherService, check_url
+from dispatcher.streams import Progress, Stream, play
 from dispatcher.settings import BackoffSettings, DispatcherSettings
 from storage.backends import open_storage
 from storage.settings import StorageSettings
 from storage.deliveries import DeliveryRecord, DeliveryStore
 from storage.subscriptions import SubscriptionRecord
 
-_FEED_TICK = 0.02        # wall seconds between feeder wake-ups: events go in small batches
-_BATCH = 5_000           # events per send_events call (one transaction)
+_SHOW_EVERY = 0.2        # wall seconds between refreshes of the live display
+_AHEAD = 10.0            # platform seconds the stream commits events before their moments
+_AFTER_END = 0.001       # the run ends just after its last moment, once that moment's work is done
 
 
 @dataclass(frozen=True)
@@ -38,7 +45,7 @@ class LoadOptions:
     url: str
     secret: str
     scenario: Scenario
-    time_scale: float = 60.0
+    time_scale: float | None = None   # the most compression allowed; None: as much as exactness allows
     concurrency: int = 64
     timeout: float = 2.0          # wall seconds to connect and to read (the platform's 2 s)
     db_path: str | None = None    # None: a temporary file, deleted afterwards
@@ -98,37 +105,61 @@ async def _run(options: LoadOptions, storage: StorageSettings, live: Live, stop:
     scenario = options.scenario
     settings = dispatcher_settings(options)
     rules = rules_from_settings(BackoffSettings(preset=scenario.preset))   # type: ignore[arg-type]
-    clock = ScaledClock(options.time_scale)
+    clock = PlatformClock(max_scale=options.time_scale or math.inf)
     db = await open_storage(replace(storage, synchronous="normal"))
     session = new_session(settings)
+    finish = Wakeup()   # set when the subscription stops or the run is interrupted
 
     async def transition_hook(_sub: SubscriptionRecord, transition: Transition) -> None:
         live.on_transition(transition)
+        if transition.kind is TransitionKind.STOPPED:
+            finish.set()   # nothing more can reach the endpoint until an operator restarts it
 
     engine = DeliveryEngine(DeliveryStore(db), HttpSender(session, settings.response_excerpt_bytes),
                             clock, settings, rules, on_transition=transition_hook,
-                            time_scale=options.time_scale, on_attempt=live.on_attempt)
+                            on_attempt=live.on_attempt)
     service = DispatcherService(db, clock, settings, rules, wake=engine.wake,
                                 on_transition=transition_hook)
+    background: list[asyncio.Task[object]] = []
+    stopped = False
     try:
         subscription = await _subscribe(service, options)
         start = clock.now()
         await engine.start()
-        try:
-            await _feed(service, scenario, clock, start, live, stop, on_tick,
-                        lambda: service.deliveries.status_counts(subscription.guid))
-            end = min(clock.now(), start + scenario.duration)
-            if not stop.is_set():
-                await _catch_up(service, clock, clock.now())   # the last batch may be after end
-        finally:
-            await engine.stop(timeout=3 * options.timeout + 1)
+        progress = Progress()
+        stream = Stream(scenario.category, scenario.rate, scenario.duration)
+        background.append(clock.start_task(play(
+            service, clock, stream, start=start, progress=progress,
+            keep_going=lambda: live.state != "STOPPED" and not stop.is_set(), ahead=_AHEAD)))
+        background.append(asyncio.create_task(_show(
+            clock, start, scenario, progress, live, on_tick,
+            lambda: service.deliveries.status_counts(subscription.guid))))
+        background.append(asyncio.create_task(_interrupt(stop, finish)))
+        # Everything due by the end (a retry, a pause ending) is handled before the run ends:
+        # the clock cannot pass a moment whose work has not been done.
+        await clock.wait(finish, until=start + scenario.duration + _AFTER_END)
+        end = min(clock.now(), start + scenario.duration)
+        stopped = True
+        await engine.stop(timeout=3 * options.timeout + 1)
+        live.elapsed, live.events = end - start, progress.made
+        statuses = await service.deliveries.status_counts(subscription.guid, made_by=end)
+        live.pending = statuses.get("PENDING", 0)
+        on_tick(live)
         return build_report(
             scenario, rules, start=start, end=end,
             attempts=await service.deliveries.attempts_of_subscription(subscription.guid),
             transitions=await service.subscriptions.transitions(subscription.guid),
-            statuses=await service.deliveries.status_counts(subscription.guid),
-            time_scale=options.time_scale, url=options.url, interrupted=stop.is_set())
+            statuses=statuses,   # events made ahead for after the end never happened
+            time_scale=options.time_scale, url=options.url, interrupted=stop.is_set(),
+            timing=Timing(compression=(end - start) / max(1e-9, time.monotonic() - clock.started_wall),
+                          late=max(clock.max_lateness, progress.late)))
     finally:
+        for task in background:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if not stopped:
+            await engine.stop(timeout=3 * options.timeout + 1)
         await session.close()
         await db.close()
 
@@ -140,39 +171,19 @@ async def _subscribe(service: DispatcherService, options: LoadOptions) -> Subscr
         notification_email="load@hooksim.invalid", secret=options.secret)
 
 
-async def _catch_up(service: DispatcherService, clock: ScaledClock, end: float) -> None:
-    """Let the engine work off what fell due before ``end`` (it may lag at high time scales),
-    so those deliveries count as sent or Not sent rather than pending; at most 5 wall seconds."""
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(5.0):
-            while (due := await service.deliveries.next_due_at()) is not None and due <= end:
-                await asyncio.sleep(0.02)
+async def _interrupt(stop: asyncio.Event, finish: Wakeup) -> None:
+    """Ctrl-C (wall time) ends the run where platform time is."""
+    await stop.wait()
+    finish.set()
 
 
-async def _feed(service: DispatcherService, scenario: Scenario, clock: ScaledClock, start: float,
-                live: Live, stop: asyncio.Event, on_tick: Callable[[Live], None],
+async def _show(clock: PlatformClock, start: float, scenario: Scenario, progress: Progress,
+                live: Live, on_tick: Callable[[Live], None],
                 statuses: Callable[[], Any]) -> None:
-    """Make event ``i`` at platform time ``start + i / rate`` until the duration is over.
-
-    Ends early when the subscription is STOPPED: nothing more can reach the endpoint until an
-    operator restarts it, so the rest of the run would only add Not-sent events.
-    """
-    total, ticks = scenario.events, 0
-    while not stop.is_set() and live.state != "STOPPED":
+    """The live display, refreshed in wall time; it only reads, so it holds no platform time."""
+    while True:
         live.elapsed = min(clock.now() - start, scenario.duration)
-        due = min(total, int(live.elapsed * scenario.rate) + 1)
-        while live.events < due:
-            count = min(due - live.events, _BATCH)
-            await service.send_events(category=scenario.category, count=count)
-            live.events += count
-        ticks += 1
-        if ticks % 10 == 0:
-            live.pending = (await statuses()).get("PENDING", 0)
-            on_tick(live)
-        if live.elapsed >= scenario.duration:
-            break
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(_FEED_TICK):
-                await stop.wait()
-    live.pending = (await statuses()).get("PENDING", 0)
-    on_tick(live)
+        live.events = min(progress.made, int(live.elapsed * scenario.rate) + 1)   # not those made ahead
+        live.pending = (await statuses()).get("PENDING", 0)
+        on_tick(live)
+        await asyncio.sleep(_SHOW_EVERY)

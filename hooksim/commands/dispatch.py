@@ -7,11 +7,13 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from dispatcher import events as catalogue
+from dispatcher.events import availability
 from hooksim.commands.common import add_api_options, add_config_options, call_api
 from hooksim.errors import UsageError
 
-CATEGORIES = ("menus", "stock", "partner", "restaurant_availability",
-              "restaurant_availability_toggle")
+# The event catalogue is the one list of categories.
+CATEGORIES = catalogue.categories()
 
 
 def _command(group: argparse._SubParsersAction, name: str, handler: Callable[..., int],
@@ -60,6 +62,16 @@ def register(commands: argparse._SubParsersAction) -> None:
     send.add_argument("--restaurant", help="restaurant GUID (default: a simulated one)")
     send.add_argument("--details", help="JSON object merged over the generated details")
     send.add_argument("--count", type=int, default=1)
+    send.add_argument("--large", action="store_true",
+                      help="orders only: one catering-size order over 600 KB")
+    send.add_argument("--snooze", choices=tuple(availability.SNOOZES),
+                      help="restaurant_availability_toggle only: a channel snoozed now, back on "
+                      "after 20 or 40 minutes or at the next day's opening (two events)")
+    send.add_argument("--rate", help="a stream on the server instead: events per platform time "
+                      "(20/s, 600/min), each made at its own moment on the platform clock; "
+                      "needs --for")
+    send.add_argument("--for", dest="duration", metavar="DURATION",
+                      help="how long the stream lasts in platform time (90s, 10m, 1h)")
 
     deliveries = commands.add_parser("deliveries", help="list and replay webhook deliveries",
                                      description="The event log of a subscription.")
@@ -156,11 +168,18 @@ def _edit(args: argparse.Namespace) -> int:
 
 
 def _send(args: argparse.Namespace) -> int:
+    if args.rate or args.duration:
+        return _stream(args)
     body: dict[str, Any] = {"eventCategory": args.category, "count": args.count}
     if args.event_type:
         body["eventType"] = args.event_type
     if args.restaurant:
         body["restaurantGuid"] = args.restaurant
+    if args.large:
+        body["large"] = True
+    if args.snooze:
+        body = {key: value for key, value in body.items() if key in ("eventCategory", "restaurantGuid")}
+        body["snooze"] = args.snooze
     if args.details:
         try:
             body["details"] = json.loads(args.details)
@@ -171,6 +190,25 @@ def _send(args: argparse.Namespace) -> int:
         print(json.dumps(answer, indent=2))
     else:
         print("\n".join(answer["eventGuids"]))
+    return 0
+
+
+def _stream(args: argparse.Namespace) -> int:
+    if not (args.rate and args.duration):
+        raise UsageError("a stream needs both --rate and --for (e.g. --rate 20/s --for 10m)")
+    if args.restaurant or args.details or args.count != 1 or args.large or args.snooze:
+        raise UsageError("--restaurant, --details, --count, --large and --snooze do not go with --rate")
+    body: dict[str, Any] = {"eventCategory": args.category, "rate": args.rate,
+                            "duration": args.duration}
+    if args.event_type:
+        body["eventType"] = args.event_type
+    answer = call_api(args, "POST", "/api/streams", json=body)
+    if args.json:
+        print(json.dumps(answer, indent=2))
+    else:
+        print(f"stream {answer['id']}: {answer['events']} {answer['category']} events at "
+              f"{answer['ratePerSecond']:g}/s of platform time, {answer['startedAt']} to "
+              f"{answer['endsAt']}")
     return 0
 
 

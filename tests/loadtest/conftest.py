@@ -51,9 +51,12 @@ async def endpoint(aiohttp_server) -> AsyncIterator[MakeEndpoint]:
     yield make
 
 
-def answering(status: int) -> Handler:
+def answering(status: int, after: float = 0.0) -> Handler:
+    """Answers ``status``, ``after`` seconds late (like a predict model's ``latency``)."""
     async def handle(request: web.Request) -> web.Response:
         await request.read()
+        if after:
+            await asyncio.sleep(after)
         return web.Response(status=status)
     return handle
 
