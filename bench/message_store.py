@@ -20,6 +20,7 @@ import json
 import sqlite3
 import subprocess
 import time
+import uuid
 from dataclasses import replace
 from pathlib import Path
 
@@ -47,7 +48,7 @@ def _store_figures() -> dict[str, list[float]]:
     seen = NewMessage(
         endpoint="bench", received_at=time.time(), remote="127.0.0.1", method="POST",
         path="/hooks/bench", headers=(("Content-Type", "application/json"),), body=body,
-        body_size=len(body), event_guid=str(data.uuid.UUID(int=10**15)), category="menus",
+        body_size=len(body), event_guid=str(uuid.UUID(int=10**15)), category="menus",
         event_type="menus_updated", restaurant_guid=None, verified=True, reason=None,
         detail=None, accepted=True, status=200, fault=None, forward_to=None)
 
