@@ -15,6 +15,7 @@ from aiohttp import web
 from hooksim.app import build_receiver_app
 from hooksim.settings import AuthSettings, Settings
 from receiver import prune_once
+from storage import messages
 from storage.settings import StorageSettings
 from tests.auth.helpers import SAMPLE_SEGMENT, assert_api_routes_guarded, bearer_headers
 from tests.receiver.conftest import Harness, MakeReceiver, envelope, signed
@@ -63,6 +64,27 @@ async def test_cursor_pages_cover_everything_once(make_receiver: MakeReceiver) -
             break
         params["cursor"] = page["nextCursor"]
     assert seen == await guids(h)
+
+
+async def test_filtered_pages_read_a_bounded_window_and_miss_nothing(
+        make_receiver: MakeReceiver, monkeypatch: pytest.MonkeyPatch) -> None:
+    # With 2 messages read per page, a filter gives short (even empty) pages with a cursor to
+    # go on from; following it finds every match, in order, and the export finds them too.
+    monkeypatch.setattr(messages, "SCAN_LIMIT", 2)
+    h = await make_receiver()
+    await fill(h)
+    pages: list[list[str]] = []
+    params: dict[str, Any] = {"limit": 5, "verified": "true"}
+    while True:
+        page = await h.get("/api/messages", **params)
+        pages.append([m["eventGuid"] for m in page["messages"]])
+        if page["nextCursor"] is None:
+            break
+        params["cursor"] = page["nextCursor"]
+    assert pages == [[], ["s1", "m1"], ["m2", "m1"], []]
+    async with h.client.get("/api/messages/export", params={"verified": "true"}) as response:
+        exported = [json.loads(line)["eventGuid"] for line in (await response.text()).splitlines()]
+    assert exported == ["s1", "m1", "m2", "m1"]
 
 
 @pytest.mark.parametrize("params", [{"limit": "0"}, {"limit": "x"}, {"limit": "1001"},
