@@ -15,6 +15,7 @@ from aiohttp.web import RequestPayloadError
 
 from dispatcher.clock import iso, parse_iso
 from dispatcher.errors import DispatcherError, InvalidInput, UnknownResource, WrongState
+from dispatcher import events as catalogue
 from dispatcher.events import availability
 from dispatcher.service import DispatcherService, check_category
 from dispatcher.streams import (MAX_RUNNING_STREAMS, MAX_STREAM_RATE, MAX_STREAM_SECONDS, Stream,
@@ -312,8 +313,10 @@ def _stream_from(body: Mapping[str, Any]) -> Stream:
         raise InvalidInput(f"unknown field {sorted(unknown)[0]}", sorted(unknown)[0])
     category = check_category(body.get("eventCategory"))
     event_type = body.get("eventType")
-    if event_type is not None and not isinstance(event_type, str):
-        raise InvalidInput("eventType must be a string", "eventType")
+    if event_type is not None and event_type not in catalogue.event_types(category):
+        # Checked now: a stream that failed at its first event would only say so in its state.
+        raise InvalidInput(f"eventType must be one of {', '.join(catalogue.event_types(category))}"
+                           f" for {category}, got {event_type!r}", "eventType")
     rate = _positive(body.get("rate"), "rate", MAX_STREAM_RATE, "events per platform second")
     duration = _positive(body.get("duration"), "duration", MAX_STREAM_SECONDS, "platform seconds")
     return Stream(category, rate, duration, event_type)

@@ -35,7 +35,7 @@ from storage.deliveries import (
 )
 from storage.subscriptions import SubscriptionRecord, SubscriptionStore, TransitionRecord
 
-MAX_EVENTS_PER_REQUEST = 10_000
+MAX_EVENTS_PER_REQUEST = 1_000   # an order is ~9 KB and ~1 ms to make: one request stays small
 # The catalogue names its inputs in Python; callers know them by the API's names.
 _API_FIELDS = {"category": "eventCategory", "event_type": "eventType",
                "restaurant_guid": "restaurantGuid"}
@@ -319,10 +319,13 @@ class DispatcherService:
 
     async def snooze(self, *, kind: Any, restaurant_guid: str | None = None) -> list[catalogue.Event]:
         """A channel snoozed now: toggle offline now, online when the snooze ends (due then)."""
+        if restaurant_guid is not None and not catalogue.is_guid(restaurant_guid):
+            raise InvalidInput(f"restaurantGuid must be a GUID, got {restaurant_guid!r}",
+                               "restaurantGuid")
+        # Like any event's: a GUID the simulated world lacks gets a stand-in restaurant of its own.
         restaurant = (next((r for r in self.restaurants if r.guid == restaurant_guid), None)
+                      or catalogue.placeholder_restaurant(restaurant_guid)
                       if restaurant_guid else self._rng.choice(self.restaurants))
-        if restaurant is None:
-            raise InvalidInput(f"no simulated restaurant {restaurant_guid}", "restaurantGuid")
         try:
             plan = availability.snooze_plan(kind, restaurant, self.clock.now(), self.world.decisions)
         except catalogue.EventError as exc:

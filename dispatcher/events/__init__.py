@@ -29,7 +29,7 @@ from .restaurants import MenuItem, Restaurant, new_guid, placeholder_restaurant,
 
 __all__ = [
     "CATEGORIES", "CategorySpec", "Decisions", "Event", "EventError", "MenuItem", "Restaurant", "World",
-    "categories", "envelope_category", "event_types", "make_event", "placeholder_restaurant",
+    "categories", "envelope_category", "event_types", "is_guid", "make_event", "placeholder_restaurant",
     "register", "retries", "simulated_restaurants", "unregister", "validate_details",
     # Building blocks for category modules.
     "check_enum", "check_float", "check_guid", "check_integer", "check_iso_utc", "check_string",
@@ -336,9 +336,9 @@ def _checked_at(at: float) -> float:
 
 def _pick_restaurant(restaurants: Sequence[Restaurant], rng: random.Random,
                      restaurant_guid: str | None, detail_guid: Any) -> Restaurant:
-    if restaurant_guid is not None and not _is_guid(restaurant_guid):
+    if restaurant_guid is not None and not is_guid(restaurant_guid):
         raise EventError("restaurant_guid", f"expected {_GUID_TEXT}, got {restaurant_guid!r}")
-    if detail_guid is not None and not _is_guid(detail_guid):
+    if detail_guid is not None and not is_guid(detail_guid):
         raise EventError("details.restaurantGuid", f"expected {_GUID_TEXT}, got {detail_guid!r}")
     if restaurant_guid and detail_guid and restaurant_guid != detail_guid:
         raise EventError("details.restaurantGuid",
@@ -379,7 +379,7 @@ _GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 _GUID_TEXT = "a lowercase UUID string like 3325cc58-dc6e-4e21-85f9-7de275ffe820"
 
 
-def _is_guid(value: Any) -> bool:
+def is_guid(value: Any) -> bool:
     return isinstance(value, str) and _GUID.fullmatch(value) is not None
 
 

@@ -7,7 +7,7 @@ published schema disagree (fix whichever is wrong) or the server answers a 5xx; 
 with a curl line reproducing each failure, is printed. `/api/messages/stream` is left out: a
 never-ending event stream, which a request/response tester can only wait out. A hook
 (tests/conformance/hooks.py) sends a valid POST /api/events `count` above 100 as 100: one
-request for 10,000 events is a load test, not conformance; the 60 s request timeout leaves
+request for 1,000 events is a load test, not conformance; the 60 s request timeout leaves
 room for the rest under load.
 """
 
