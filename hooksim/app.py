@@ -10,6 +10,7 @@ from dispatcher.clock import Clock, shared_clock
 from dispatcher.platform_clock import PlatformClock
 from hooksim.auth import setup_auth
 from hooksim.demo import setup_demo
+from hooksim.metrics import setup_metrics
 from hooksim.portal import setup_portal
 from hooksim.settings import Settings
 from receiver import setup_receiver
@@ -61,7 +62,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> web.Applicat
     - ``api``: the admin API, the portal and login; events it makes wait in the outbox for a
       dispatcher process.
 
-    Every role serves ``/healthz``. Several processes share the work through the database.
+    Every role serves ``/healthz`` and (``metrics.enabled``) ``/metrics``. Several processes share the work through the database.
     """
     role = settings.server.role
     app = web.Application()
@@ -83,6 +84,8 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> web.Applicat
     if role in ("all", "api"):
         setup_portal(app, settings, receiver_enabled=receiver)
     app.router.add_get("/healthz", healthz)
+    if settings.metrics.enabled:
+        setup_metrics(app, settings)
     return app
 
 
@@ -94,4 +97,6 @@ def build_receiver_app(settings: Settings) -> web.Application:
     setup_auth(app, settings.auth)
     setup_receiver(app, settings.receiver)
     app.router.add_get("/healthz", healthz)
+    if settings.metrics.enabled:
+        setup_metrics(app, settings)
     return app
