@@ -57,7 +57,7 @@ class AuthSettings:
 
 @dataclass(frozen=True)
 class MetricsSettings:
-    # Serve GET /metrics (Prometheus text format) and GET /readyz.
+    # Serve GET /metrics (Prometheus text format).
     enabled: bool = True
     # auto: open while server.host is loopback, a bearer token otherwise | open | token.
     access: Literal["auto", "open", "token"] = "auto"
