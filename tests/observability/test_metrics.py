@@ -3,15 +3,20 @@ prometheus_client's own parser."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
+from prometheus_client import generate_latest
+from prometheus_client.parser import text_string_to_metric_families
 
 from dispatcher.app import ENGINE
 from dispatcher.clock import FakeClock
 from hooksim.metrics import METRICS, Metrics
+from storage.observe import Depths
 from tests.auth.helpers import bearer_headers
 from tests.dispatcher.conftest import Target
 from tests.observability.conftest import SECRET, MakeApp, scrape, series, value
@@ -182,3 +187,16 @@ async def test_metrics_need_a_token_off_loopback(make_app: MakeApp, storage_sett
     opened = await make_app(dispatcher={"enabled": False}, server={"host": "0.0.0.0"},
                             metrics={"access": "open"})
     assert value(await scrape(opened), "hooksim_database_up") == 1
+
+
+def test_docs_name_every_series_the_app_serves(tmp_path: Any) -> None:
+    """docs/observability.md's table and the registry list the same series."""
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "observability.md").read_text()
+    documented = set(re.findall(r"^\| `(hooksim_[a-z_]+)`", docs, re.MULTILINE))
+    metrics = Metrics()
+    metrics.database.dispatch = metrics.database.notifications = True
+    metrics.database.depths = Depths()
+    served = {family.name for family in text_string_to_metric_families(
+        generate_latest(metrics.registry).decode()) if not family.name.endswith("_created")}
+    # the parser names a counter's family without its _total suffix
+    assert {name.removesuffix("_total") for name in documented} == served
