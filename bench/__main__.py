@@ -15,11 +15,13 @@ from bench.harness import RESULTS, Config, Row, ensure_tools, print_table, write
 
 FIGURES = {   # name -> module; run in this order
     "receiver": "bench.receiver_rate",          # two rows: vs bare aiohttp, vs adnanh/webhook
+    "receiver-repeated": "bench.receiver_repeated",   # one event sent again and again
     "dispatcher": "bench.dispatcher_rate",
     "predict": "bench.predict",
     "receiver-memory": "bench.receiver_memory",
     "dispatcher-memory": "bench.dispatcher_memory",
     "deliveries-api": "bench.deliveries_api",
+    "message-store": "bench.message_store",     # 1 000 000 messages: duplicates, API, retention
     "scale": "bench.scale",                     # 1, 2, 4 dispatcher processes on PostgreSQL
     "exact-time": "bench.exact_time",           # the same verdict at any time scale and load
 }

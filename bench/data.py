@@ -83,8 +83,11 @@ def _fast(path: Path) -> sqlite3.Connection:
     return conn
 
 
-def bulk_messages(path: Path, count: int, *, body_bytes: int = BODY_BYTES) -> Path:
-    """``path`` holding ``count`` accepted, verified receiver messages (cached)."""
+def bulk_messages(path: Path, count: int, *, body_bytes: int = BODY_BYTES,
+                  one_event: bool = False) -> Path:
+    """``path`` holding ``count`` accepted, verified receiver messages (cached): distinct events,
+    or with ``one_event`` the same event ``count`` times, numbered 0 .. count-1 as the receiver
+    numbers duplicates."""
     if path.exists():
         return path
     tmp = path.with_suffix(".tmp")
@@ -102,9 +105,13 @@ def bulk_messages(path: Path, count: int, *, body_bytes: int = BODY_BYTES) -> Pa
             "body, body_size, event_guid, category, event_type, restaurant_guid, verified, "
             "reason, detail, accepted, status, fault, forward_to, duplicate_count) "
             "VALUES ('bench', ?, '127.0.0.1', 'POST', '/hooks/bench', ?, ?, ?, ?, 'menus', "
-            "'menus_updated', NULL, 1, NULL, NULL, 1, 200, NULL, NULL, 0)",
-            [(1.7e9 + n / 1000, headers, body, len(body), str(uuid.UUID(int=10**15 + n)))
+            "'menus_updated', NULL, 1, NULL, NULL, 1, 200, NULL, NULL, ?)",
+            [(1.7e9 + n / 1000, headers, body, len(body),
+              str(uuid.UUID(int=10**15 + (0 if one_event else n))), n if one_event else 0)
              for n in range(start, min(count, start + step))])
+    # What the store keeps beside the messages (written by add_many, bypassed here).
+    conn.execute("DELETE FROM receiver_message_count")
+    conn.execute("INSERT INTO receiver_message_count (stripe, messages) VALUES (0, ?)", (count,))
     conn.execute("COMMIT")
     conn.close()
     tmp.rename(path)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+from dataclasses import dataclass
 from pathlib import Path
 
 from bench import data
@@ -21,9 +22,21 @@ from bench.harness import (PYTHON, Config, Row, WrkResult, free_port, hooksim_en
                            pinned, wait_port, workdir, wrk_server)
 
 REQUESTS = 30_000   # distinct signed bodies (event GUIDs) per file
+# Issue 18's targets (issue 7 asked 0.60, which no durable receiver on this stack reaches: see
+# "The floor" in bench/README.md); the repeated-event row has the same.
+TARGET_RATIO = 0.40
+TARGET_P99_MS = 25.0
 
 
-def _hooksim(tmp: Path, requests: Path, seconds: int, round_no: int) -> tuple[WrkResult, int]:
+@dataclass(frozen=True)
+class Stored:
+    """What a hooksim round left in its database."""
+
+    answered: int            # accepted, verified, answered 200
+    highest_duplicate: int   # the highest duplicate_count among them (-1: none)
+
+
+def _hooksim(tmp: Path, requests: Path, seconds: int, round_no: int) -> tuple[WrkResult, Stored]:
     port = free_port()
     db = tmp / f"receiver-{round_no}.db"
     cmd = [str(Path(PYTHON).with_name("hooksim")), "receive", "--port", str(port),
@@ -33,8 +46,9 @@ def _hooksim(tmp: Path, requests: Path, seconds: int, round_no: int) -> tuple[Wr
         result = wrk_server(proc, f"http://127.0.0.1:{port}/hooks/bench", data.LUA, requests,
                             seconds=seconds)
     with sqlite3.connect(db) as conn:
-        stored = conn.execute("SELECT count(*) FROM receiver_message "
-                              "WHERE accepted = 1 AND verified = 1 AND status = 200").fetchone()[0]
+        stored = Stored(*conn.execute(
+            "SELECT count(*), coalesce(max(duplicate_count), -1) FROM receiver_message "
+            "WHERE accepted = 1 AND verified = 1 AND status = 200").fetchone())
     db.unlink()
     return result, stored
 
@@ -83,9 +97,9 @@ def run(config: Config) -> list[Row]:
             result, stored = _hooksim(tmp, toast, config.seconds, round_no)
             hooksim_runs.append(result)
             # wrk's warm-up second also stored messages: every 2xx must be there.
-            if result.non_2xx or stored < result.requests:
-                lost.append(f"round {round_no}: {result.requests} answered, {stored} stored, "
-                            f"{result.non_2xx} non-2xx")
+            if result.non_2xx or stored.answered < result.requests:
+                lost.append(f"round {round_no}: {result.requests} answered, "
+                            f"{stored.answered} stored, {result.non_2xx} non-2xx")
             bare_runs.append(_bare(tmp, toast, config.seconds))
             bare_uvloop_runs.append(_bare(tmp, toast, config.seconds, loop="uvloop"))
             floor_runs.append(_floor(tmp, toast, config.seconds, round_no))
@@ -127,8 +141,9 @@ def run(config: Config) -> list[Row]:
     notes = [f"LOST ACKNOWLEDGED MESSAGES: {'; '.join(lost)}"] if lost else []
     return [
         Row("receiver: signed 1 KB events stored/s, 50 conn (vs bare aiohttp)",
-            f"{rate:.0f}/s p99 {p99:.1f} ms", f"{bare:.0f}/s", ratio, ">= 0.60, p99 <= 25 ms",
-            ratio >= 0.60 and p99 <= 25 and not lost, note="; ".join([*notes, cpu_note]),
+            f"{rate:.0f}/s p99 {p99:.1f} ms", f"{bare:.0f}/s", ratio,
+            f">= {TARGET_RATIO:.2f}, p99 <= {TARGET_P99_MS:.0f} ms",
+            ratio >= TARGET_RATIO and p99 <= TARGET_P99_MS and not lost, note="; ".join([*notes, cpu_note]),
             rounds=rounds),
         Row("receiver vs adnanh/webhook (payload-hmac-sha256)", f"{rate:.0f}/s", f"{hook:.0f}/s",
             ratio_webhook, ">= 3.00", ratio_webhook >= 3.0 and not lost and not webhook_bad,

@@ -3,8 +3,6 @@ and back; every rule lives in the service. Errors are ``{"error": code, "detail"
 
 from __future__ import annotations
 
-import base64
-import binascii
 import functools
 import json
 import math
@@ -13,13 +11,17 @@ from dataclasses import replace
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web import RequestPayloadError
 
 from dispatcher.clock import iso, parse_iso
 from dispatcher.errors import DispatcherError, InvalidInput, UnknownResource, WrongState
+from dispatcher.events import availability
 from dispatcher.har import attempt_entry
-from dispatcher.loadtest.scenario import ScenarioError, parse_duration, parse_rate
 from dispatcher.service import DispatcherService, check_category
-from dispatcher.streams import MAX_STREAM_EVENTS, Stream, Streams
+from dispatcher.streams import (MAX_RUNNING_STREAMS, MAX_STREAM_RATE, MAX_STREAM_SECONDS, Stream,
+                                Streams)
+from storage import query as pages
 from storage.deliveries import AttemptRecord, DeliveryQuery, DeliveryRecord
 from storage.har import HAR_CONTENT_TYPE, HAR_END, har_entry, har_start
 from storage.subscriptions import SubscriptionRecord, TransitionRecord
@@ -58,6 +60,8 @@ async def json_object(request: web.Request) -> dict[str, Any]:
         body = await request.json(loads=_strict_loads)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:   # RecursionError: nesting
         raise InvalidInput(f"request body is not JSON: {exc}") from None
+    except (HttpProcessingError, RequestPayloadError) as exc:   # a body it cannot decode (gzip)
+        raise InvalidInput(f"request body is unreadable: {exc.__class__.__name__}") from None
     if not isinstance(body, dict):
         raise InvalidInput("request body must be a JSON object")
     return body
@@ -89,19 +93,16 @@ def query_limit(query: Mapping[str, str], default: int = 50) -> int:
 
 
 def encode_cursor(cursor: tuple[float, int] | None) -> str | None:
-    if cursor is None:
-        return None
-    return base64.urlsafe_b64encode(f"{cursor[0]!r}:{cursor[1]}".encode()).decode()
+    return None if cursor is None else pages.encode_cursor(cursor)
 
 
 def decode_cursor(text: str | None) -> tuple[float, int] | None:
     if not text:
         return None
     try:
-        created, ident = base64.urlsafe_b64decode(text.encode()).decode().split(":")
-        return float(created), int(ident)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise InvalidInput("cursor is not one this API returned", "cursor") from None
+        return pages.decode_cursor(text)
+    except ValueError:
+        raise InvalidInput("cursor is not one this API returned (<time>:<id>)", "cursor") from None
 
 
 def _status_filter(text: str | None) -> str | None:
@@ -301,22 +302,46 @@ async def replay(request: web.Request) -> web.Response:
     return web.json_response(delivery_json(delivery), status=202)
 
 
+async def _snooze(request: web.Request, body: dict) -> web.Response:
+    """The availability snooze scenario: two toggle events, the second due when the snooze ends."""
+    if body.get("eventCategory") != availability.TOGGLE_CATEGORY:
+        raise InvalidInput(f"snooze is a {availability.TOGGLE_CATEGORY} scenario", "eventCategory")
+    extra = sorted(set(body) - {"eventCategory", "restaurantGuid", "snooze"})
+    if extra:
+        raise InvalidInput(f"{extra[0]} cannot be given with snooze", extra[0])
+    if body.get("restaurantGuid") is not None and not isinstance(body["restaurantGuid"], str):
+        raise InvalidInput("restaurantGuid must be a string", "restaurantGuid")
+    made = await request.app[SERVICE].snooze(kind=body["snooze"], restaurant_guid=body.get("restaurantGuid"))
+    return web.json_response({"eventGuids": [event.guid for event in made]}, status=202)
+
+
 @routes.post("/api/events")
 @api
 async def send_events(request: web.Request) -> web.Response:
     body = await json_object(request)
-    unknown = set(body) - {"eventCategory", "eventType", "restaurantGuid", "details", "count"}
+    unknown = set(body) - {"eventCategory", "eventType", "restaurantGuid", "details", "count", "large",
+                           "snooze"}
     if unknown:
         raise InvalidInput(f"unknown field {sorted(unknown)[0]}", sorted(unknown)[0])
+    if "snooze" in body:
+        return await _snooze(request, body)
     details = body.get("details")
     if details is not None and not isinstance(details, dict):
         raise InvalidInput("details must be a JSON object", "details")
     for name in ("eventType", "restaurantGuid"):
         if body.get(name) is not None and not isinstance(body[name], str):
             raise InvalidInput(f"{name} must be a string", name)
+    count = body.get("count", 1)
+    if isinstance(count, float) and count.is_integer():
+        count = int(count)   # JSON has one number type: 2.0 is the integer 2
+    large = body.get("large", False)
+    if not isinstance(large, bool):
+        raise InvalidInput("large must be true or false", "large")
+    if large and count != 1:   # each is over 600 KB: one a request bounds memory
+        raise InvalidInput("large events are made one at a time: count must be 1", "count")
     made = await request.app[SERVICE].send_events(
         category=body.get("eventCategory"), event_type=body.get("eventType"),
-        restaurant_guid=body.get("restaurantGuid"), details=details, count=body.get("count", 1))
+        restaurant_guid=body.get("restaurantGuid"), details=details, count=count, large=large)
     return web.json_response({"eventGuids": [event.guid for event in made]}, status=202)
 
 
@@ -332,27 +357,16 @@ def _stream_from(body: Mapping[str, Any]) -> Stream:
     event_type = body.get("eventType")
     if event_type is not None and not isinstance(event_type, str):
         raise InvalidInput("eventType must be a string", "eventType")
-    try:
-        rate = _per_second(body.get("rate"), parse_rate, "rate", "20/s")
-        duration = _per_second(body.get("duration"), parse_duration, "duration", "10m")
-    except ScenarioError as exc:
-        raise InvalidInput(str(exc), str(exc).split()[0]) from None
-    stream = Stream(category, rate, duration, event_type)
-    if stream.events > MAX_STREAM_EVENTS:
-        raise InvalidInput(f"a stream makes at most {MAX_STREAM_EVENTS} events; this one would "
-                           f"make {stream.events}", "duration")
-    return stream
+    rate = _positive(body.get("rate"), "rate", MAX_STREAM_RATE, "events per platform second")
+    duration = _positive(body.get("duration"), "duration", MAX_STREAM_SECONDS, "platform seconds")
+    return Stream(category, rate, duration, event_type)
 
 
-def _per_second(value: Any, parse: Callable[[str], float], name: str, example: str) -> float:
-    """``"20/s"`` / ``"10m"`` as people write them, or a plain positive number (per second,
-    seconds)."""
-    if isinstance(value, str):
-        return parse(value)
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) \
-            and value > 0:
+def _positive(value: Any, name: str, most: float, unit: str) -> float:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value <= most:
         return float(value)
-    raise ScenarioError(f"{name} must be a positive number or text like {example!r}, got {value!r}")
+    raise InvalidInput(f"{name} must be a number of {unit}, more than 0 and at most {most:g}, "
+                       f"got {value!r}", name)
 
 
 @routes.post("/api/streams")
@@ -361,7 +375,11 @@ async def start_stream(request: web.Request) -> web.Response:
     """Make ``rate`` events per platform second for ``duration`` of platform time, each at its
     own moment on the platform clock, for every subscription of the category."""
     stream = _stream_from(await json_object(request))
-    return web.json_response(request.app[STREAMS].start(stream).json(), status=201)
+    streams = request.app[STREAMS]
+    if streams.busy():
+        raise WrongState(f"{MAX_RUNNING_STREAMS} streams are running: stop one first "
+                         "(DELETE /api/streams/{id})")
+    return web.json_response(streams.start(stream).json(), status=201)
 
 
 @routes.get("/api/streams")

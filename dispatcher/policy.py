@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from dispatcher import events as catalogue
 from dispatcher.settings import DispatcherSettings
 
 
@@ -64,7 +65,9 @@ def is_retryable(outcome: Outcome) -> bool:
     return outcome.status in _RETRYABLE_STATUSES or 500 <= outcome.status <= 599
 
 
-AVAILABILITY_CATEGORIES = frozenset({"restaurant_availability", "restaurant_availability_toggle"})
+# The categories on availability's fast schedule: the catalogue's specs say which.
+AVAILABILITY_CATEGORIES = frozenset(name for name in catalogue.categories()
+                                    if catalogue.retries(name) == "availability")
 
 
 @dataclass(frozen=True)
@@ -83,8 +86,11 @@ class RetrySchedule:
 
 
 def schedule_for(category: str, settings: DispatcherSettings) -> RetrySchedule:
-    """Availability messages have their own fast schedule; every other category the standard one."""
-    if category in AVAILABILITY_CATEGORIES:
+    """Availability messages have their own fast schedule; every other category the standard one.
+
+    Which one a category uses is part of its spec in the event catalogue (``CategorySpec.retries``).
+    """
+    if catalogue.retries(category) == "availability":
         return RetrySchedule(tuple(settings.availability_retry_delays))
     return RetrySchedule(tuple(settings.retry_delays))
 

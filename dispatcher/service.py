@@ -7,6 +7,7 @@ import asyncio
 import ipaddress
 import os
 import random
+import re
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from urllib.parse import urlsplit
 
 import signing
 from dispatcher import events as catalogue
+from dispatcher.events import availability
 from dispatcher.backoff import BackoffRules, BackoffState, NotStopped, Transition, counts, restart
 from dispatcher.clock import Clock
 from dispatcher.engine import Notify, TransitionHook, record_transition, tell
@@ -44,20 +46,39 @@ def default_name(category: str) -> str:
     return category.replace("_", " ").capitalize()
 
 
+#: What a webhook URL and a notification address must match; docs/openapi.yaml publishes the
+#: same patterns (WebhookUrl, Email), so the schema and the server agree on every value.
+_PORT = r"(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4})"
+# No whitespace nor control characters, spelled out: regex engines disagree on what \s covers
+# (Python's takes \x1c-\x1f and \x85, ECMAScript's takes \ufeff), and the schema's validator
+# must read these patterns as the server does.
+_TEXT = r"\s\u0000-\u001f\u007f-\u009f\ufeff"
+_H = "[0-9A-Fa-f]{1,4}"
+_IPV6 = "|".join([   # every form the standard library's urlsplit accepts in brackets (no zone)
+    f"({_H}:){{7}}{_H}", f"({_H}:){{1,7}}:", f"({_H}:){{1,6}}:{_H}",
+    f"({_H}:){{1,5}}(:{_H}){{1,2}}", f"({_H}:){{1,4}}(:{_H}){{1,3}}",
+    f"({_H}:){{1,3}}(:{_H}){{1,4}}", f"({_H}:){{1,2}}(:{_H}){{1,5}}",
+    f"{_H}:(:{_H}){{1,6}}", f":((:{_H}){{1,7}}|:)"])
+URL_PATTERN = (r"^https?://([A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[(" + _IPV6 + r")\])"
+               r"(:" + _PORT + r")?([/?][^#" + _TEXT + r"]{0,2000})?$")
+EMAIL_PATTERN = (r"^[^@" + _TEXT + r"]{1,64}@([^@." + _TEXT + r"]|[^@." + _TEXT + r"][^@" + _TEXT
+                 + r"]{0,187}[^@." + _TEXT + r"])$")
+
+
 def check_url(url: Any, block_private_networks: bool) -> str:
     if not isinstance(url, str) or not url.strip():
         raise InvalidInput("url is required: the http(s) URL webhooks are sent to", "url")
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidInput(f"url must be an absolute http or https URL, got {url!r}", "url")
+    if not re.search(URL_PATTERN, url):
+        raise InvalidInput(f"url must be an absolute http or https URL with a host name or "
+                           f"address, got {url!r}", "url")
     try:
-        parts.port  # noqa: B018 - raises on a bad port
-    except ValueError:
-        raise InvalidInput(f"url has an invalid port: {url!r}", "url") from None
+        parts = urlsplit(url)
+    except ValueError:   # a bracketed host that is no IPv6 address
+        raise InvalidInput(f"url has an invalid host: {url!r}", "url") from None
     if block_private_networks and _is_private_host(parts.hostname):
         raise InvalidInput(f"url points at a private or local address ({parts.hostname}), which "
                            "dispatcher.block_private_networks forbids", "url")
-    return url.strip()
+    return url.rstrip("\n")   # "$" lets one final newline through, in the schema's check too
 
 
 async def check_resolved_host(url: str) -> None:
@@ -96,13 +117,10 @@ def _is_private_host(host: str) -> bool:
 def check_email(email: Any) -> str:
     if not isinstance(email, str):
         raise InvalidInput("notificationEmail is required", "notificationEmail")
-    email = email.strip()
-    local, at, domain = email.rpartition("@")
-    if (not at or not local or not domain or "@" in local or any(c.isspace() for c in email)
-            or len(email) > 254 or domain.startswith(".") or domain.endswith(".")):
+    if not re.search(EMAIL_PATTERN, email):
         raise InvalidInput(f"notificationEmail is not an email address: {email!r}",
                            "notificationEmail")
-    return email
+    return email.rstrip("\n")
 
 
 def check_name(name: Any) -> str:
@@ -157,6 +175,7 @@ class DispatcherService:
         # (SystemRandom's was half the cost); GUIDs name events, they are not secrets.
         self._unique = random.Random(os.urandom(32))
         self.restaurants = catalogue.simulated_restaurants(settings.restaurants, settings.seed)
+        self.world = catalogue.World(catalogue.Decisions.of(settings))   # open orders, decisions
 
     # -- subscriptions ---------------------------------------------------------------------
     async def create_subscription(self, *, event_category: Any, url: Any, notification_email: Any,
@@ -258,11 +277,13 @@ class DispatcherService:
                           details: Mapping[str, Any] | None = None,
                           count: int = 1,
                           times: Sequence[float] | None = None,
-                          subscription_guid: str | None = None) -> list[catalogue.Event]:
+                          subscription_guid: str | None = None,
+                          large: bool = False) -> list[catalogue.Event]:
         """Make ``count`` events and commit each with one delivery per subscription of its category.
 
         ``times`` (platform times) replaces ``count``: one event at each, due then, for a stream
         that makes several at once (its clock met their moments late, or it makes them ahead).
+        ``large``: the category's largest realistic event (orders: a catering order over 600 KB).
         """
         category = check_category(category)
         if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_EVENTS_PER_REQUEST:
@@ -275,7 +296,7 @@ class DispatcherService:
                 event = catalogue.make_event(
                     category, at=at, rng=self._rng, restaurants=self.restaurants,
                     event_type=event_type, restaurant_guid=restaurant_guid, details=details,
-                    guid=catalogue.new_guid(self._unique))
+                    guid=catalogue.new_guid(self._unique), world=self.world, large=large)
             except catalogue.EventError as exc:
                 raise InvalidInput(str(exc), _API_FIELDS.get(exc.field, exc.field)) from None
             made.append(event)
@@ -295,6 +316,21 @@ class DispatcherService:
         if targets:
             self._wake()
         return made
+
+    async def snooze(self, *, kind: Any, restaurant_guid: str | None = None) -> list[catalogue.Event]:
+        """A channel snoozed now: toggle offline now, online when the snooze ends (due then)."""
+        restaurant = (next((r for r in self.restaurants if r.guid == restaurant_guid), None)
+                      if restaurant_guid else self._rng.choice(self.restaurants))
+        if restaurant is None:
+            raise InvalidInput(f"no simulated restaurant {restaurant_guid}", "restaurantGuid")
+        try:
+            plan = availability.snooze_plan(kind, restaurant, self.clock.now(), self.world.decisions)
+        except catalogue.EventError as exc:
+            raise InvalidInput(str(exc), exc.field) from None
+        return [event for when, event_type, details in plan
+                for event in await self.send_events(category=availability.TOGGLE_CATEGORY,
+                                                    event_type=event_type, details=details,
+                                                    restaurant_guid=restaurant.guid, times=[when])]
 
     # -- deliveries ------------------------------------------------------------------------
     async def list_deliveries(self, query: DeliveryQuery) -> DeliveryPage:

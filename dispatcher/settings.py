@@ -11,6 +11,8 @@ class DispatcherSettings:
     enabled: bool = True
     connect_timeout: float = 2.0
     read_timeout: float = 2.0
+    attempt_total_timeout: float = 0.0
+    keep_alive: bool = False
     connection_limit: int = 100
     concurrency: int = 64
     user_agent: str = "Apache-HttpClient/4.5.10 (Java/1.8.0_212)"
@@ -21,6 +23,12 @@ class DispatcherSettings:
     block_private_networks: bool = False
     restaurants: int = 12
     seed: int = 0
+    # Decisions where Toast is silent or contradicts itself (dispatcher.events.Decisions).
+    channel_orders: bool = False
+    packaging_event_category: Literal["packaging", "partner"] = "packaging"
+    schedule_time_format: Literal["array", "text"] = "array"
+    snooze_started_reason: str = "User disabled integration"
+    snooze_ended_reason: str = "User enabled integration"
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,9 @@ from dispatcher.service import MAX_EVENTS_PER_REQUEST, DispatcherService
 
 log = structlog.get_logger("hooksim.streams")
 
-MAX_STREAM_EVENTS = 10_000_000
+MAX_STREAM_RATE = 1000.0            # events per platform second
+MAX_STREAM_SECONDS = 30 * 86400.0   # platform seconds
+MAX_RUNNING_STREAMS = 16            # at once, per server
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,10 @@ class Streams:
         self._service, self._clock = service, clock
         self._ids = itertools.count(1)
         self.running: dict[int, RunningStream] = {}
+
+    def busy(self) -> bool:
+        """As many streams are running as one server runs at once."""
+        return sum(not s.task.done() for s in self.running.values()) >= MAX_RUNNING_STREAMS
 
     def start(self, stream: Stream) -> RunningStream:
         start = self._clock.now()

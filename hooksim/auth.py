@@ -30,6 +30,8 @@ from typing import Any
 
 import structlog
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web import RequestPayloadError
 
 import signing
 from dispatcher.clock import iso  # one time format across the whole API
@@ -238,6 +240,10 @@ class _Access:
             return None
         return record.client_id
 
+    async def revoke(self, token: str) -> None:
+        """End a session: the token stops working at once, as a cookie and as a bearer."""
+        await self.store.revoke_token(token_digest(token))
+
     async def login(self, request: web.Request) -> web.Response:
         body = await json_object(request)
         client_id, client_secret = (string_field(body, key) for key in ("clientId", "clientSecret"))
@@ -306,8 +312,6 @@ class _Access:
     async def activity(self, request: web.Request) -> web.Response:
         start = time_param(request, "from", end=False)
         end = time_param(request, "to", end=True)
-        if start is not None and end is not None and start >= end:
-            raise api_error(web.HTTPBadRequest, "invalid_range", "from: must be before to")
         limit = int_param(request, "limit", 100, 1, ACTIVITY_LIMIT_MAX)
         entries = await self.store.activity(start, end, limit)
         return web.json_response({"activity": [
@@ -345,7 +349,8 @@ async def json_object(request: web.Request) -> dict[str, Any]:
     """The request body as a JSON object, else 400."""
     try:
         body = json.loads(await request.read())
-    except (ValueError, RecursionError):  # bad JSON, bad UTF-8, absurd nesting
+    # bad JSON, bad UTF-8, absurd nesting; a body it cannot decode (a broken gzip)
+    except (ValueError, RecursionError, HttpProcessingError, RequestPayloadError):
         raise api_error(web.HTTPBadRequest, "invalid_json",
                         "the request body must be a JSON object") from None
     if not isinstance(body, dict):

@@ -162,6 +162,7 @@ _RANGES: tuple[tuple[str, typing.Callable[[Any], bool], str], ...] = (
     ("clock.origin", lambda v: v >= 0, "epoch seconds >= 0 (0: each process's start)"),
     ("dispatcher.connect_timeout", lambda v: v > 0, "seconds > 0"),
     ("dispatcher.read_timeout", lambda v: v > 0, "seconds > 0"),
+    ("dispatcher.attempt_total_timeout", lambda v: v >= 0, "seconds >= 0 (0: no cap)"),
     ("dispatcher.connection_limit", lambda v: v >= 1, "an integer >= 1"),
     ("dispatcher.concurrency", lambda v: v >= 1, "an integer >= 1"),
     ("dispatcher.retry_delays", lambda v: all(d >= 0 for d in v), "a list of seconds >= 0"),

@@ -52,10 +52,11 @@ async def register_local_endpoints(service: DispatcherService, endpoints, base: 
 
 async def play(service: DispatcherService, settings: DemoSettings, rng: random.Random) -> None:
     categories = catalogue.categories()
+    weights = [catalogue.CATEGORIES[name].demo_weight for name in categories]   # orders flow most
     while True:
         await asyncio.sleep(settings.interval_seconds)
         try:
-            await service.send_events(category=rng.choice(categories))
+            await service.send_events(category=rng.choices(categories, weights)[0])
         except (DispatcherError, StorageError) as exc:
             log.warning("demo.event_failed", error=str(exc))
 

@@ -20,6 +20,7 @@ from typing import Any, TextIO
 
 import orjson
 import structlog
+from aiohttp.http_exceptions import HttpProcessingError
 
 REDACTED = "[redacted]"
 # Any key containing one of these is never written out (secrets, signatures, tokens, passwords;
@@ -87,7 +88,30 @@ def configure_logging(level: str = "info", fmt: str = "auto", stream: TextIO | N
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(numeric_level)
+    server = logging.getLogger("aiohttp.server")
+    for old in [f for f in server.filters if isinstance(f, MalformedRequestsAreWarnings)]:
+        server.removeFilter(old)
+    server.addFilter(MalformedRequestsAreWarnings())
     # aiohttp's access log is one line per request: useful at debug, noise otherwise.
     logging.getLogger("aiohttp.access").setLevel("DEBUG" if level == "debug" else "WARNING")
     # aiosqlite logs every statement with its parameters (secrets among them) at DEBUG.
     logging.getLogger("aiosqlite").setLevel("INFO")
+
+
+class MalformedRequestsAreWarnings(logging.Filter):
+    """aiohttp logs every request its parser refuses (bad request line, header, chunk, encoding)
+    at ERROR with a traceback, though it already answered a 4xx: the client's mistake, not the
+    server's. Such a record becomes one warning line, ``malformed request from <address>: <why>``,
+    with only the parser's first line of explanation (the rest quotes the request's bytes, which
+    may hold a token). Anything else, a 5xx included, keeps its level and traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if not isinstance(exc, HttpProcessingError) or not 400 <= (exc.code or 0) < 500:
+            return True
+        remote = record.args[0] if isinstance(record.args, tuple) and record.args else None
+        why = ((exc.message or "").strip() or type(exc).__name__).splitlines()[0][:200]
+        record.msg, record.args = "malformed request from %s: %s (%s)", (remote, why, exc.code)
+        record.levelno, record.levelname = logging.WARNING, "WARNING"
+        record.exc_info = record.exc_text = None
+        return logging.getLogger().isEnabledFor(logging.WARNING)

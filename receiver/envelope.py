@@ -43,8 +43,12 @@ class Check:
 
 
 def clean_text(text: str, limit: int | None = None) -> str:
-    """``text`` safe to store: lone surrogates (from invalid bytes) escaped, optionally cut."""
+    """``text`` safe to store in a text column of either backend, optionally cut: lone
+    surrogates (from invalid bytes or JSON escapes) and NUL (PostgreSQL text cannot hold it)
+    become backslash escapes (``\\ud800``, ``\\x00``). The body itself is kept as exact bytes."""
     text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    if "\x00" in text:
+        text = text.replace("\x00", "\\x00")
     return text if limit is None else text[:limit]
 
 

@@ -97,19 +97,21 @@ async def _judge(request: web.Request, endpoint: Endpoint, limit: int) -> Verdic
         return Verdict(400, "unreadable_body", envelope.clean_text(str(exc), 300))
     if body is None:
         return Verdict(413, "body_too_large", f"the body is larger than {limit} bytes",
-                       body_size=request.content_length or limit + 1)
+                       body_size=max(request.content_length or 0, limit + 1))
     checked = envelope.check(body, endpoint.secrets, request.headers.get("Toast-Signature"))
     return Verdict(checked.status, checked.reason, checked.detail, checked.verified,
                    checked.envelope, body, len(body))
 
 
 async def _read_capped(request: web.Request, limit: int) -> bytes | None:
-    """The whole body, or None as soon as it is known to exceed ``limit`` bytes."""
-    if request.content_length is not None:
-        if request.content_length > limit:
-            return None
-        # aiohttp ends the body at Content-Length, so one read to EOF is bounded by it.
-        return await request.content.read()
+    """The whole decoded body, or None as soon as it is known to exceed ``limit`` bytes.
+
+    Always read in bounded chunks: with a Content-Encoding, Content-Length is the compressed
+    size and aiohttp hands over the decoded stream, so a small gzip body can be a huge one
+    (a decompression bomb). aiohttp decodes as it is read, so at most ``limit`` + one chunk
+    is ever held; the rest is drained and dropped by aiohttp after the answer."""
+    if request.content_length is not None and request.content_length > limit:
+        return None   # even the bytes on the wire are too many
     chunks: list[bytes] = []
     size = 0
     while size <= limit:

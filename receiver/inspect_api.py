@@ -5,7 +5,6 @@ Bearer-token access is the auth middleware's job (hooksim/auth.py), not this mod
 
 from __future__ import annotations
 
-import base64
 import csv
 import io
 import json
@@ -13,16 +12,20 @@ from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web import RequestPayloadError
 
 from receiver.core import RECEIVER
 from receiver.endpoints import Endpoint
+from receiver.envelope import clean_text
 from receiver.faults import current_phase
 from receiver.har import stream_har
 from receiver.render import detail, error, parse_time, summary
 from receiver.settings import FaultSettings
 from receiver.stream import serve_events
 from storage import NotFound
-from storage.messages import Cursor, MessageQuery
+from storage import query as pages
+from storage.messages import Cursor, MessageQuery, ReceivedMessage
 from storage.web import unavailable_is_503
 
 MAX_LIMIT = 1000
@@ -43,8 +46,8 @@ def add_routes(app: web.Application) -> None:
     app.router.add_delete("/api/messages", unavailable_is_503(delete_messages))
     app.router.add_get("/api/messages/export", unavailable_is_503(export_messages))
     app.router.add_get("/api/messages/stream", stream_messages)
-    app.router.add_get(r"/api/messages/{id:\d+}", unavailable_is_503(get_message))
-    app.router.add_get(r"/api/messages/{id:\d+}/body", unavailable_is_503(get_body))
+    app.router.add_get("/api/messages/{id}", unavailable_is_503(get_message))
+    app.router.add_get("/api/messages/{id}/body", unavailable_is_503(get_body))
     app.router.add_get("/api/receiver/endpoints", list_endpoints)
     app.router.add_get("/api/receiver/endpoints/{name}", get_endpoint)
     app.router.add_put("/api/receiver/endpoints/{name}/faults", put_faults)
@@ -61,7 +64,7 @@ def parse_query(params: Mapping[str, str], with_paging: bool = True) -> MessageQ
             raise BadParameter(name, f"expected one of {', '.join(sorted(table))}") from None
 
     def when(name: str) -> float | None:
-        if name not in params:
+        if not params.get(name):   # absent or empty: no bound, as everywhere in the API
             return None
         try:
             return parse_time(params[name])
@@ -77,23 +80,29 @@ def parse_query(params: Mapping[str, str], with_paging: bool = True) -> MessageQ
         if not 1 <= limit <= MAX_LIMIT:
             raise BadParameter("limit", f"expected a whole number 1-{MAX_LIMIT}")
         cursor = decode_cursor(params["cursor"]) if params.get("cursor") else None
+    def stored_as(name: str) -> str | None:
+        # Compared with the columns as the receiver wrote them (NUL and lone surrogates escaped).
+        return clean_text(params[name]) if params.get(name) else None
+
+    text = params.get("q") or None
+    if text is not None and "\x00" in text:
+        raise BadParameter("q", "cannot contain NUL: bodies are searched up to their first NUL")
     return MessageQuery(
-        endpoint=params.get("endpoint") or None, category=params.get("category") or None,
-        event_type=params.get("type") or None, verified=choice("verified", _VERIFIED),
+        endpoint=stored_as("endpoint"), category=stored_as("category"),
+        event_type=stored_as("type"), verified=choice("verified", _VERIFIED),
         duplicate=choice("duplicate", _BOOLS), since=when("from"), until=when("to"),
-        text=params.get("q") or None, limit=limit, cursor=cursor)
+        text=text, limit=limit, cursor=cursor)
 
 
 def encode_cursor(cursor: Cursor) -> str:
-    return base64.urlsafe_b64encode(f"{cursor.received_at!r}:{cursor.id}".encode()).decode()
+    return pages.encode_cursor((cursor.received_at, cursor.id))
 
 
 def decode_cursor(text: str) -> Cursor:
     try:
-        at, _, ident = base64.urlsafe_b64decode(text.encode("ascii")).decode().partition(":")
-        return Cursor(float(at), int(ident))
-    except ValueError:  # binascii.Error and UnicodeError are ValueErrors
-        raise BadParameter("cursor", "not a cursor this API gave out") from None
+        return Cursor(*pages.decode_cursor(text))
+    except ValueError:
+        raise BadParameter("cursor", "not a cursor this API gave out (<time>:<id>)") from None
 
 
 async def list_messages(request: web.Request) -> web.Response:
@@ -108,9 +117,20 @@ async def list_messages(request: web.Request) -> web.Response:
     })
 
 
+_MAX_ID = 2**63 - 1   # the widest id either backend stores
+
+
+async def _message(request: web.Request) -> ReceivedMessage:
+    """The message named by the path, or NotFound (also for what can be no id: -1, abc)."""
+    text = request.match_info["id"]
+    if not (text.isascii() and text.isdigit() and int(text) <= _MAX_ID):
+        raise NotFound(f"no message {clean_text(text, 40)!r}: ids are whole numbers")
+    return await request.app[RECEIVER].store.get(int(text))
+
+
 async def get_message(request: web.Request) -> web.Response:
     try:
-        message = await request.app[RECEIVER].store.get(int(request.match_info["id"]))
+        message = await _message(request)
     except NotFound as exc:
         return error(404, "not_found", str(exc))
     return web.json_response(detail(message))
@@ -119,14 +139,14 @@ async def get_message(request: web.Request) -> web.Response:
 async def get_body(request: web.Request) -> web.Response:
     """The exact bytes received, for ``curl -o`` and byte-for-byte comparisons."""
     try:
-        message = await request.app[RECEIVER].store.get(int(request.match_info["id"]))
+        message = await _message(request)
     except NotFound as exc:
         return error(404, "not_found", str(exc))
     return web.Response(body=message.body, content_type="application/octet-stream")
 
 
 async def delete_messages(request: web.Request) -> web.Response:
-    endpoint = request.query.get("endpoint") or None
+    endpoint = clean_text(request.query["endpoint"]) if request.query.get("endpoint") else None
     deleted = await request.app[RECEIVER].store.delete(endpoint)
     return web.json_response({"deleted": deleted})
 
@@ -226,6 +246,8 @@ def faults_from_json(data: Any) -> FaultSettings:
     values: dict[str, Any] = {}
     for key, value in data.items():
         field_name, types = _FAULT_FIELDS[key]
+        if int in types and isinstance(value, float) and value.is_integer():
+            value = int(value)   # JSON has one number type: 500.0 is the integer 500
         if isinstance(value, bool) and bool not in types or not isinstance(value, types):
             raise ValueError(f"{key}: wrong type {type(value).__name__}")
         if key == "phases":
@@ -246,5 +268,7 @@ async def put_faults(request: web.Request) -> web.Response:
         return error(404, "unknown_endpoint", f"no endpoint named {name!r}")
     except (ValueError, RecursionError) as exc:  # json.JSONDecodeError too; absurd nesting
         return error(400, "invalid_faults", str(exc))
+    except (HttpProcessingError, RequestPayloadError) as exc:   # a body it cannot decode
+        return error(400, "invalid_faults", f"unreadable body: {exc.__class__.__name__}")
     return web.json_response(endpoint_json(endpoint, receiver.clock()))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,12 +25,14 @@ def iso(ts: float | None) -> str | None:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
+_EPOCH = re.compile(r"[0-9]{1,12}(\.[0-9]{1,9})?")   # as docs/openapi.yaml's ReceivedTime
+
+
 def parse_time(text: str) -> float:
-    """Epoch seconds from ISO-8601 (no zone = UTC) or a plain number; ValueError otherwise."""
-    try:
+    """Epoch seconds from ISO-8601 (no zone = UTC) or plain epoch seconds (digits, an optional
+    fraction: no sign, exponent, nan or inf); ValueError otherwise."""
+    if _EPOCH.fullmatch(text):
         return float(text)
-    except ValueError:
-        pass
     moment = datetime.fromisoformat(text)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)

@@ -74,9 +74,15 @@ class SignatureMismatch(SignatureError):
         super().__init__("signature does not match the body, timestamp and secret(s)")
 
 
+def _utf8(text: str) -> bytes:
+    # surrogatepass: JSON may escape a lone surrogate ("\ud800"), which strict UTF-8 cannot
+    # encode; its WTF-8 bytes are the one rule both sides can apply, so it signs, never raises.
+    return text.encode("utf-8", "surrogatepass")
+
+
 def _digest(secret: str, body: bytes, timestamp: str) -> bytes:
-    mac = hmac.new(secret.encode("utf-8"), body, hashlib.sha256)
-    mac.update(timestamp.encode("utf-8"))
+    mac = hmac.new(_utf8(secret), body, hashlib.sha256)
+    mac.update(_utf8(timestamp))
     return mac.digest()
 
 

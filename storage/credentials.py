@@ -173,6 +173,11 @@ class CredentialStore:
                 (token_hash, token.client_id, token.issued_at, token.expires_at),
             )
 
+    async def revoke_token(self, token_hash: str) -> None:
+        """Forget a token (logout); an unknown hash is no error."""
+        async with self._db.write() as conn:
+            await conn.execute("DELETE FROM auth_token WHERE token_hash = ?", (token_hash,))
+
     async def find_token(self, token_hash: str) -> TokenRecord | None:
         async with self._db.read() as conn, conn.execute(
             "SELECT client_id, issued_at, expires_at FROM auth_token WHERE token_hash = ?",

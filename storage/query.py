@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -38,3 +39,24 @@ def skip_locked(backend: str, of: str | None = None) -> str:
     if backend != "postgresql":
         return ""
     return f" FOR UPDATE{f' OF {of}' if of else ''} SKIP LOCKED"
+
+
+#: A page cursor as the APIs hand it out: ``<sort time>:<id>``, e.g. ``1711638661.05:42``. Every
+#: text this pattern matches decodes (docs/openapi.yaml publishes it), so a cursor is either one
+#: a list gave out or a position any client may name, and never an error past the pattern.
+CURSOR_PATTERN = r"^[0-9]{1,20}(\.[0-9]{1,20})?(e[-+][0-9]{1,2})?:[0-9]{1,18}$"
+_CURSOR = re.compile(CURSOR_PATTERN)
+
+
+def encode_cursor(key: tuple[float, int]) -> str:
+    return f"{key[0]!r}:{key[1]}"
+
+
+def decode_cursor(text: str) -> tuple[float, int]:
+    """The (time, id) of a cursor; ValueError if ``text`` does not match CURSOR_PATTERN."""
+    # search, as a JSON Schema validator applies the pattern (Python's "$" also passes a final
+    # newline, which float() and int() ignore).
+    if not _CURSOR.search(text):
+        raise ValueError(f"not a cursor: expected <time>:<id>, got {text[:60]!r}")
+    at, _, ident = text.partition(":")
+    return float(at), int(ident)

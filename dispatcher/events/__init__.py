@@ -3,7 +3,11 @@
 Pure code: no I/O, no clock reads, and every random choice comes from the caller's
 ``random.Random``, so one seed reproduces a run byte for byte. Each category lives in its
 own module that exports a :class:`CategorySpec`; the registry at the bottom of this file
-is the only place that lists them.
+is the only place that lists them. The CLI's choices, the portal's options, the retry
+schedules and the API's enum all come from (or are tested against) this registry.
+
+Categories whose events follow one another (an order's lifecycle) keep their state in a
+:class:`World` the caller holds; without one, each event stands alone.
 """
 
 from __future__ import annotations
@@ -14,19 +18,19 @@ import math
 import random
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta, timezone
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 
 from .restaurants import MenuItem, Restaurant, new_guid, placeholder_restaurant, simulated_restaurants
 
 __all__ = [
-    "CATEGORIES", "CategorySpec", "Event", "EventError", "MenuItem", "Restaurant",
-    "categories", "event_types", "make_event", "placeholder_restaurant", "register",
-    "simulated_restaurants", "unregister", "validate_details",
+    "CATEGORIES", "CategorySpec", "Decisions", "Event", "EventError", "MenuItem", "Restaurant", "World",
+    "categories", "envelope_category", "event_types", "make_event", "placeholder_restaurant",
+    "register", "retries", "simulated_restaurants", "unregister", "validate_details",
     # Building blocks for category modules.
     "check_enum", "check_float", "check_guid", "check_integer", "check_iso_utc", "check_string",
     "epoch_millis", "iso_utc", "merge_over", "new_guid",
@@ -46,17 +50,19 @@ class Event:
     """One webhook event: what gets signed, sent, retried and replayed unchanged."""
 
     guid: str
-    category: str
+    category: str  # the subscription category it is delivered to
     event_type: str
     timestamp: str  # the envelope's text, also the signing timestamp (spec section 4)
     restaurant_guid: str | None  # the Toast-Restaurant-External-ID header; None for partner
     details: dict[str, Any]
+    # The envelope's eventCategory when it is not the subscription category (orders: order_updated).
+    event_category: str | None = None
 
     def envelope(self) -> dict[str, Any]:
         """The JSON object Toast posts, keys in Toast's order."""
         return {
             "timestamp": self.timestamp,
-            "eventCategory": self.category,
+            "eventCategory": self.event_category or self.category,
             "eventType": self.event_type,
             "guid": self.guid,
             "details": self.details,
@@ -95,10 +101,52 @@ def _has_float(value: Any) -> bool:
     return False
 
 
+@dataclass(frozen=True)
+class Decisions:
+    """What the catalogue does where Toast is silent or contradicts itself: each one a
+    ``[dispatcher]`` setting of the same name (see config.toml)."""
+
+    # channel_order_updated (same shape) for orders whose source is an ordering channel.
+    channel_orders: bool = False
+    # packaging's eventCategory: Toast's example says "packaging", its prose "partner".
+    packaging_event_category: Literal["packaging", "partner"] = "packaging"
+    # ordering_schedule times: [hour, minute] arrays (Toast's example) or "HH:MM" (its prose).
+    schedule_time_format: Literal["array", "text"] = "array"
+    # Toast documents no snooze-specific text: a snooze reports the toggle texts unless set.
+    snooze_started_reason: str = "User disabled integration"
+    snooze_ended_reason: str = "User enabled integration"
+
+    @classmethod
+    def of(cls, settings: Any) -> Decisions:
+        """The decisions held by ``settings`` (DispatcherSettings: the same field names)."""
+        return _decisions_of(settings)
+
+
+@functools.lru_cache(maxsize=16)
+def _decisions_of(settings: Any) -> Decisions:
+    return Decisions(**{f.name: getattr(settings, f.name) for f in fields(Decisions)})
+
+
+@dataclass
+class World:
+    """What a stream of events remembers between them: the decisions and, per category, its
+    state (open orders, say). One per process; a seed and the same calls reproduce it."""
+
+    decisions: Decisions = Decisions()
+    state: dict[str, Any] = field(default_factory=dict)
+    # A world for one lone event (make_event without a world): a stateful category starts its
+    # event somewhere along the way rather than always at the beginning.
+    ephemeral: bool = False
+
+
 Details = dict[str, Any]
-Builder = Callable[[str, Restaurant, random.Random, float], Details]
+Builder = Callable[[str, Restaurant, random.Random, float, World], Details]
 Validator = Callable[[str, Mapping[str, Any]], None]
 Merger = Callable[[str, Restaurant, Mapping[str, Any], Mapping[str, Any]], Details]
+# A stateful category chooses its own next event: (world, rng, at, restaurants, wanted type,
+# wanted restaurant) -> (event type, restaurant, details).
+Advancer = Callable[[World, random.Random, float, Sequence[Restaurant], "str | None", "Restaurant | None"],
+                    "tuple[str, Restaurant, Details]"]
 
 
 def merge_over(event_type: str, restaurant: Restaurant, generated: Mapping[str, Any],
@@ -114,11 +162,22 @@ class CategorySpec:
     name: str
     event_types: tuple[str, ...]
     restaurant_scoped: bool  # False: no Toast-Restaurant-External-ID header (partner)
-    build: Builder  # generated details for (event_type, restaurant, rng, at)
+    build: Builder  # generated details for (event_type, restaurant, rng, at, world)
     validate: Validator  # raises EventError naming the first bad field
     # Combines generated and caller details; a category overrides it when a given field
     # makes a generated one contradictory (stock: a given status drops a generated quantity).
     merge: Merger = merge_over
+    # Which retry schedule its deliveries follow (spec section 5): the standard 5 then 10
+    # minutes (dispatcher.retry_delays), or availability's fast one.
+    retries: Literal["standard", "availability"] = "standard"
+    # The envelope's eventCategory for (event type, decisions); None: the category's name.
+    envelope_category: Callable[[str, Decisions], str] | None = None
+    # Set for categories whose events continue one another (orders); replaces build's draw.
+    advance: Advancer | None = None
+    # The "large" variant of advance (orders: a catering order over 600 KB); None: not offered.
+    large: Advancer | None = None
+    # How often demo traffic picks it, relative to the others (orders flow most).
+    demo_weight: int = 1
 
 
 _REGISTRY: dict[str, CategorySpec] = {}
@@ -148,9 +207,35 @@ def event_types(category: str) -> tuple[str, ...]:
     return _spec(category).event_types
 
 
+def retries(category: str) -> str:
+    """The retry schedule of ``category``'s deliveries; an unknown one gets the standard one."""
+    spec = _REGISTRY.get(category)
+    return spec.retries if spec is not None else "standard"
+
+
+def envelope_category(category: str, event_type: str, settings: Any, body: bytes | None = None) -> str:
+    """The eventCategory an event of subscription category ``category`` carries on the wire
+    (and in the Toast-Event-Category header), given the decisions in ``settings``.
+
+    With the event's ``body``, the one it was made with: a retry after a restart with another
+    ``packaging_event_category`` still says what its body says.
+    """
+    spec = _REGISTRY.get(category)
+    if spec is None or spec.envelope_category is None:
+        return category
+    if body is not None and (found := _BODY_CATEGORY.match(body)) is not None:
+        return found.group(1).decode("utf-8")
+    return spec.envelope_category(event_type, Decisions.of(settings))
+
+
+# The start of every body Event.body makes: {"timestamp":"...","eventCategory":"...".
+_BODY_CATEGORY = re.compile(rb'\{"timestamp":"[^"\\]*","eventCategory":"([^"\\]*)"')
+
+
 def make_event(category: str, *, at: float, rng: random.Random, restaurants: Sequence[Restaurant],
                event_type: str | None = None, restaurant_guid: str | None = None,
-               details: Mapping[str, Any] | None = None, guid: str | None = None) -> Event:
+               details: Mapping[str, Any] | None = None, guid: str | None = None,
+               world: World | None = None, large: bool = False) -> Event:
     """A valid event of ``category`` happening at ``at`` (epoch seconds).
 
     The type and restaurant are drawn from ``rng`` unless given; the restaurant can also
@@ -159,27 +244,58 @@ def make_event(category: str, *, at: float, rng: random.Random, restaurants: Seq
     result is validated, so an impossible combination raises :class:`EventError`. ``guid``
     replaces the one drawn from ``rng`` (drawn either way: a seed gives the same events). Details
     that are all generated are valid by construction (tests/events checks every category's
-    builder against its validator for many seeds) and are not validated again.
+    builder against its validator for many seeds) and are not validated again. ``world``
+    carries the decisions and what earlier events left (an order goes on where its last event
+    left it); without one, the event starts from nothing and the decisions are the defaults.
+    ``large`` asks for the category's largest realistic event (orders: a catering order).
     """
     spec = _spec(category)
     given = _given(details)
+    world = World(ephemeral=True) if world is None else world
+    advance = spec.advance
+    if large:
+        if spec.large is None:
+            offered = ", ".join(name for name, s in _REGISTRY.items() if s.large is not None)
+            raise EventError("large", f"only {offered} offer large events, not {spec.name}")
+        advance = spec.large
     timestamp = iso_utc(epoch_millis(_checked_at(at)))
-    if event_type is None:
-        event_type = rng.choice(spec.event_types)
-    _check_event_type(spec, event_type)
-    restaurant = _pick_restaurant(restaurants, rng, restaurant_guid, given.get("restaurantGuid"))
-    drawn = new_guid(rng)
-    merged = spec.merge(event_type, restaurant, spec.build(event_type, restaurant, rng, at), given)
+    if event_type is not None:
+        _check_event_type(spec, event_type)
+    if advance is not None:
+        wanted = None
+        if restaurant_guid is not None or given.get("restaurantGuid") is not None:
+            wanted = _pick_restaurant(restaurants, rng, restaurant_guid, given.get("restaurantGuid"))
+        elif not restaurants:
+            raise EventError("restaurants", "expected at least one restaurant when no GUID is given")
+        event_type, restaurant, generated = advance(world, rng, at, restaurants, event_type, wanted)
+        drawn = new_guid(rng)
+    else:
+        if event_type is None:
+            event_type = rng.choice(spec.event_types)
+        restaurant = _pick_restaurant(restaurants, rng, restaurant_guid, given.get("restaurantGuid"))
+        drawn = new_guid(rng)
+        generated = spec.build(event_type, restaurant, rng, at, world)
+    merged = spec.merge(event_type, restaurant, generated, given)
     if given:
         validate_details(category, event_type, merged)
+    wire = spec.envelope_category(event_type, world.decisions) if spec.envelope_category else None
     return Event(guid=drawn if guid is None else guid, category=spec.name,
                  event_type=event_type, timestamp=timestamp,
-                 restaurant_guid=restaurant.guid if spec.restaurant_scoped else None, details=merged)
+                 restaurant_guid=restaurant.guid if spec.restaurant_scoped else None, details=merged,
+                 event_category=wire)
 
 
 def validate_details(category: str, event_type: str, details: Mapping[str, Any]) -> None:
-    """Check details against the category's rules, e.g. ones a receiver parsed from a body."""
-    spec = _spec(category)
+    """Check details against the category's rules, e.g. ones a receiver parsed from a body.
+
+    ``category`` is the subscription category or the envelope's eventCategory (``order_updated``
+    belongs to orders: event types name their category).
+    """
+    spec = _REGISTRY.get(category) if isinstance(category, str) else None
+    if spec is None or event_type not in spec.event_types:
+        spec = next((s for s in _REGISTRY.values()
+                     if s.envelope_category is not None and event_type in s.event_types), None)
+    spec = spec or _spec(category)
     _check_event_type(spec, event_type)
     try:
         json.dumps(details, allow_nan=False)
@@ -327,7 +443,8 @@ def check_iso_utc(details: Mapping[str, Any], key: str) -> datetime:
 
 # The registry. A new category is one module exporting a CategorySpec plus one line here.
 # Imported last because the category modules use the names defined above.
-from . import availability, menus, partner, stock  # noqa: E402
+from . import availability, guest, menus, orders, packaging, partner, schedule, stock  # noqa: E402
 
-for _category in (menus.SPEC, stock.SPEC, partner.SPEC, availability.AVAILABILITY, availability.TOGGLE):
+for _category in (menus.SPEC, stock.SPEC, partner.SPEC, availability.AVAILABILITY, availability.TOGGLE,
+                  orders.SPEC, guest.SPEC, packaging.SPEC, schedule.SPEC):
     register(_category)

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from dispatcher.events import (
-    CategorySpec, EventError, Restaurant, check_guid, check_integer, check_iso_utc, check_string,
+    CategorySpec, EventError, Restaurant, World, check_guid, check_integer, check_iso_utc, check_string,
     epoch_millis, iso_utc,
 )
 
@@ -27,12 +27,17 @@ _TIMEZONE = re.compile(r"UTC|[A-Z][A-Za-z_]+(?:/[A-Za-z0-9_+\-]+)+")
 _DEGREES = re.compile(r"-?[0-9]{1,3}(?:\.[0-9]+)?")
 
 
-def _build(event_type: str, restaurant: Restaurant, rng: random.Random, at: float) -> dict[str, Any]:
-    modified = epoch_millis(at)
+def _build(event_type: str, restaurant: Restaurant, rng: random.Random, at: float,
+           world: World) -> dict[str, Any]:
+    now = epoch_millis(at)
     # partner_added creates the connection now; the others report when it was made.
-    created = min(epoch_millis(restaurant.created_at), modified)
+    created = min(epoch_millis(restaurant.created_at), now)
     if event_type == "partner_added":
-        created = modified
+        created = now
+    # partner_updated modifies the connection now. partner_removed reports the connection as it
+    # was (Toast's example: its dates untouched, equal to the creation); only the envelope
+    # timestamp is the removal time.
+    modified = created if event_type == "partner_removed" else now
     return {
         "restaurantGuid": restaurant.guid,
         "managementGroupGuid": restaurant.management_group_guid,

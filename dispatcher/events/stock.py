@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from dispatcher.events import (
-    CategorySpec, EventError, Restaurant, check_enum, check_float, check_guid, check_string,
+    CategorySpec, EventError, Restaurant, World, check_enum, check_float, check_guid, check_string,
 )
 
 LOW_QUANTITY_THRESHOLD = 5.0
@@ -35,7 +35,8 @@ def event_type_for_quantity(quantity: float) -> str:
     return "low_quantity" if quantity <= LOW_QUANTITY_THRESHOLD else "in_stock"
 
 
-def _build(event_type: str, restaurant: Restaurant, rng: random.Random, at: float) -> dict[str, Any]:
+def _build(event_type: str, restaurant: Restaurant, rng: random.Random, at: float,
+           world: World) -> dict[str, Any]:
     if not restaurant.items:
         raise EventError("restaurant.items", f"stock events need a menu item; {restaurant.guid} has none")
     item = rng.choice(restaurant.items)

@@ -20,6 +20,7 @@ import aiohttp
 import signing
 from dispatcher import events as catalogue
 from dispatcher.engine import request_headers
+from dispatcher.http import SKIP_AUTO_HEADERS
 from dispatcher.settings import DispatcherSettings
 
 BURST = 50
@@ -57,6 +58,7 @@ class _Headers:
     event_type: str
     category: str
     restaurant_guid: str | None
+    body: bytes | None = None
 
 
 @dataclass
@@ -68,12 +70,15 @@ class Prober:
     rng: random.Random
     answers: list[Answer] = field(default_factory=list)
     settings: DispatcherSettings = DispatcherSettings()
+    # Event GUID -> its Toast-Restaurant-External-ID (packaging's restaurant is only there).
+    restaurants: dict[str, str | None] = field(default_factory=dict)
 
     def event(self, category: str, event_type: str | None = None,
-              details: Mapping[str, Any] | None = None) -> dict[str, Any]:
+              details: Mapping[str, Any] | None = None, *, large: bool = False) -> dict[str, Any]:
         made = catalogue.make_event(category, at=time.time(), rng=self.rng,
                                     restaurants=catalogue.simulated_restaurants(3, 0),
-                                    event_type=event_type, details=details)
+                                    event_type=event_type, details=details, large=large)
+        self.restaurants[made.guid] = made.restaurant_guid
         return made.envelope()
 
     async def post(self, envelope: dict[str, Any], *, secret: str | None = None,
@@ -81,10 +86,9 @@ class Prober:
         """POST ``envelope`` as the platform would (compact UTF-8 JSON, signed over those bytes)."""
         body = body if body is not None else json.dumps(
             envelope, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-        restaurant = envelope["details"].get("restaurantGuid")
         probe = _Headers(signing.sign(secret or self.secret, body, envelope["timestamp"]),
                          envelope["eventType"], envelope["eventCategory"],
-                         None if envelope["eventCategory"] == "partner" else restaurant)
+                         self.restaurants.get(envelope["guid"]))
         what = f"{envelope['eventCategory']}/{envelope['eventType']}"
         started = time.perf_counter()
         try:
@@ -159,6 +163,14 @@ async def burst(p: Prober) -> CheckResult:
                    f"{BURST}/{BURST} concurrent events answered 2xx within {p.timeout:g} s")
 
 
+async def large_order(p: Prober) -> CheckResult:
+    """Toast: "Order payload sizes can reach over 600kbs"; the endpoint must take one in time."""
+    envelope = p.event("orders", large=True)
+    size = len(json.dumps(envelope, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+    answer = await p.post(envelope)
+    return CheckResult("large-order", answer.ok(p.timeout), f"a {size // 1024} KB order {answer}")
+
+
 def no_redirects(p: Prober) -> CheckResult:
     redirects = [a for a in p.answers if a.status is not None and 300 <= a.status <= 399]
     if redirects:
@@ -168,15 +180,18 @@ def no_redirects(p: Prober) -> CheckResult:
 
 
 CHECKS: tuple[Callable[[Prober], Awaitable[CheckResult]], ...] = (
-    every_event_type, duplicate_guid, bad_signature, unknown_field, unknown_enum, non_ascii, burst)
+    every_event_type, duplicate_guid, bad_signature, unknown_field, unknown_enum, non_ascii, burst,
+    large_order)
 
 
 async def run_checks(url: str, secret: str, *, timeout: float = 2.0, seed: int = 0,
                      on_result: Callable[[CheckResult], None] = lambda _r: None) -> list[CheckResult]:
     """Every check in order; ``no-redirects`` last, over every answer seen."""
     client_timeout = aiohttp.ClientTimeout(total=timeout, connect=timeout, sock_read=timeout)
-    async with aiohttp.ClientSession(timeout=client_timeout, cookie_jar=aiohttp.DummyCookieJar(),
-                                     auto_decompress=False) as session:
+    connector = aiohttp.TCPConnector(force_close=not DispatcherSettings().keep_alive)
+    async with aiohttp.ClientSession(connector=connector, timeout=client_timeout,
+                                     cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=False,
+                                     skip_auto_headers=SKIP_AUTO_HEADERS) as session:
         prober = Prober(url, secret, session, timeout, random.Random(seed))
         results = []
         for check in CHECKS:

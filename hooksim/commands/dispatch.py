@@ -7,6 +7,8 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from dispatcher import events as catalogue
+from dispatcher.events import availability
 from hooksim.commands.common import (
     add_api_options,
     add_config_options,
@@ -16,8 +18,8 @@ from hooksim.commands.common import (
 )
 from hooksim.errors import UsageError
 
-CATEGORIES = ("menus", "stock", "partner", "restaurant_availability",
-              "restaurant_availability_toggle")
+# The event catalogue is the one list of categories.
+CATEGORIES = catalogue.categories()
 
 
 def _command(group: argparse._SubParsersAction, name: str, handler: Callable[..., int],
@@ -66,6 +68,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     send.add_argument("--restaurant", help="restaurant GUID (default: a simulated one)")
     send.add_argument("--details", help="JSON object merged over the generated details")
     send.add_argument("--count", type=int, default=1)
+    send.add_argument("--large", action="store_true",
+                      help="orders only: one catering-size order over 600 KB")
+    send.add_argument("--snooze", choices=tuple(availability.SNOOZES),
+                      help="restaurant_availability_toggle only: a channel snoozed now, back on "
+                      "after 20 or 40 minutes or at the next day's opening (two events)")
     send.add_argument("--rate", help="a stream on the server instead: events per platform time "
                       "(20/s, 600/min), each made at its own moment on the platform clock; "
                       "needs --for")
@@ -182,6 +189,11 @@ def _send(args: argparse.Namespace) -> int:
         body["eventType"] = args.event_type
     if args.restaurant:
         body["restaurantGuid"] = args.restaurant
+    if args.large:
+        body["large"] = True
+    if args.snooze:
+        body = {key: value for key, value in body.items() if key in ("eventCategory", "restaurantGuid")}
+        body["snooze"] = args.snooze
     if args.details:
         try:
             body["details"] = json.loads(args.details)
@@ -198,10 +210,15 @@ def _send(args: argparse.Namespace) -> int:
 def _stream(args: argparse.Namespace) -> int:
     if not (args.rate and args.duration):
         raise UsageError("a stream needs both --rate and --for (e.g. --rate 20/s --for 10m)")
-    if args.restaurant or args.details or args.count != 1:
-        raise UsageError("--restaurant, --details and --count do not go with --rate")
-    body: dict[str, Any] = {"eventCategory": args.category, "rate": args.rate,
-                            "duration": args.duration}
+    if args.restaurant or args.details or args.count != 1 or args.large or args.snooze:
+        raise UsageError("--restaurant, --details, --count, --large and --snooze do not go with --rate")
+    from dispatcher.loadtest.scenario import ScenarioError, parse_duration, parse_rate
+
+    try:   # the API takes numbers: per platform second, platform seconds
+        body: dict[str, Any] = {"eventCategory": args.category, "rate": parse_rate(args.rate),
+                                "duration": parse_duration(args.duration)}
+    except ScenarioError as exc:
+        raise UsageError(str(exc)) from None
     if args.event_type:
         body["eventType"] = args.event_type
     answer = call_api(args, "POST", "/api/streams", json=body)

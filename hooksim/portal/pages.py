@@ -49,8 +49,12 @@ async def home(request: web.Request) -> web.Response:
 
 
 def _safe_next(target: str | None) -> str:
-    """Only a local path: never send the browser to another site after login."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    """Only a local path: never send the browser to another site after login. Browsers drop
+    tabs and newlines from a URL and read a backslash as a slash, so ``/<TAB>/evil.example``
+    would become ``//evil.example``: only printable ASCII without spaces or backslashes is
+    taken (which also keeps CR/LF out of the Location header)."""
+    if (target and target.startswith("/") and not target.startswith("//")
+            and all("!" <= c <= "~" and c != "\\" for c in target)):
         return target
     return "/webhooks"
 
@@ -93,6 +97,8 @@ async def logout(request: web.Request) -> web.Response:
     token = request.cookies.get(SESSION_COOKIE, "")
     if token and form.get("csrf") != csrf_token(token):
         raise web.HTTPForbidden(text="missing or wrong CSRF token")
+    if token:   # revoked, not just forgotten by this browser: a copied token stops working too
+        await request.app[ACCESS].revoke(token)
     response = _see_other("/login")
     clear_session(response)
     return response

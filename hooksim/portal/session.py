@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from aiohttp import web
 
 from hooksim.auth import ACCESS, SESSION_COOKIE, csrf_token
@@ -24,4 +26,5 @@ async def page_session(request: web.Request) -> str:
     token = request.cookies.get(SESSION_COOKIE)
     if token and await request.app[ACCESS].session_client(token) is not None:
         return csrf_token(token)
-    raise web.HTTPSeeOther("/login?next=" + request.path)
+    # The raw (still percent-encoded) path, quoted as one query value.
+    raise web.HTTPSeeOther("/login?next=" + quote(request.raw_path, safe="/"))

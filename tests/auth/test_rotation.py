@@ -129,7 +129,7 @@ async def test_the_activity_log_records_rotations_and_filters_by_date(
 
 @pytest.mark.parametrize("query", [
     {"from": "yesterday"}, {"to": "2024-13-01"}, {"from": "2024-03-01T10:00:00"},
-    {"from": "2024-03-02", "to": "2024-03-01"}, {"limit": "0"}, {"limit": "many"},
+    {"limit": "0"}, {"limit": "many"},
     {"limit": "1001"}, {"to": "9999-12-31"},
 ])
 async def test_bad_activity_filters_are_400_naming_the_parameter(client: Any,
@@ -137,5 +137,13 @@ async def test_bad_activity_filters_are_400_naming_the_parameter(client: Any,
     response = await activity(client, await bearer_headers(client), **query)
     assert response.status == 400
     body = await response.json()
-    assert body["error"] in {"invalid_query", "invalid_range"}
+    assert body["error"] == "invalid_query"
     assert body["detail"].split(":")[0] in query
+
+
+async def test_an_empty_range_is_an_empty_list_not_an_error(client: Any) -> None:
+    # from after to is a range with nothing in it (docs/openapi.yaml cannot say "400 if
+    # from > to", and a schema-valid query must not be refused).
+    response = await activity(client, await bearer_headers(client), **{"from": "2024-03-02",
+                                                                       "to": "2024-03-01"})
+    assert response.status == 200 and (await response.json())["activity"] == []

@@ -54,7 +54,7 @@ async def test_create_returns_the_full_subscription(api) -> None:
 
 
 @pytest.mark.parametrize(("overrides", "field"), [
-    ({"eventCategory": "orders"}, "eventCategory"),
+    ({"eventCategory": "order_updated"}, "eventCategory"),
     ({"url": "ftp://example.com/x"}, "url"),
     ({"url": "not a url"}, "url"),
     ({"url": None}, "url"),
@@ -171,6 +171,15 @@ async def test_bad_delivery_query_parameters_are_400(api, params) -> None:
      "details.quantity"),
     ({"eventCategory": "stock", "details": []}, "details"),
     ({"eventCategory": "nope"}, "eventCategory"),
+    ({"eventCategory": "menus", "large": True}, "large"),
+    ({"eventCategory": "orders", "large": "yes"}, "large"),
+    ({"eventCategory": "orders", "large": True, "count": 2}, "count"),
+    ({"eventCategory": "menus", "snooze": "20m"}, "eventCategory"),
+    ({"eventCategory": "restaurant_availability_toggle", "snooze": "1h"}, "snooze"),
+    ({"eventCategory": "restaurant_availability_toggle", "snooze": ["20m"]}, "snooze"),
+    ({"eventCategory": "restaurant_availability_toggle", "snooze": "20m", "count": 2}, "count"),
+    ({"eventCategory": "restaurant_availability_toggle", "snooze": "20m", "restaurantGuid": GUID},
+     "restaurantGuid"),
 ])
 async def test_invalid_events_are_400_naming_the_field(api, body, field) -> None:
     resp = await api.post("/api/events", json=body)
@@ -187,6 +196,25 @@ async def test_explicit_details_are_merged_over_generated_ones(api) -> None:
     page = await (await api.get(f"/api/subscriptions/{sub['guid']}/deliveries")).json()
     details = json.loads(page["items"][0]["body"])["details"]
     assert details["quantity"] == 2.0 and details["itemGuid"]
+
+
+async def test_large_makes_one_catering_order_over_600_kb(api) -> None:
+    _, sub = await create(api, eventCategory="orders")
+    resp = await api.post("/api/events", json={"eventCategory": "orders", "large": True})
+    assert resp.status == 202
+    page = await (await api.get(f"/api/subscriptions/{sub['guid']}/deliveries")).json()
+    body = page["items"][0]["body"].encode()
+    assert len(body) > 600 * 1024
+    envelope = json.loads(body)
+    assert envelope["eventCategory"] == envelope["eventType"] == "order_updated"
+    assert envelope["details"]["order"]["source"] == "Catering"
+
+
+async def test_snooze_makes_the_offline_and_the_later_online_toggle(api) -> None:
+    resp = await api.post("/api/events", json={"eventCategory": "restaurant_availability_toggle",
+                                               "snooze": "40m"})
+    assert resp.status == 202
+    assert len((await resp.json())["eventGuids"]) == 2
 
 
 @pytest.mark.parametrize("raw", [b"", b"{", b"[]", b"null", b"\xff\xfe", b'{"a": NaN}'])

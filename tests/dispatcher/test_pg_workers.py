@@ -33,7 +33,7 @@ from storage.backends import open_storage
 from storage.deliveries import DeliveryStore
 from storage.settings import StorageSettings
 from tests.backends import storage_settings_for
-from tests.dispatcher.conftest import FAST
+from tests.dispatcher.conftest import PATIENT
 
 NO_BACKOFF = BackoffRules(10**6, 300.0, 60.0, 10**6, 600.0)   # never pauses
 
@@ -92,7 +92,7 @@ async def fleet(stack: AsyncExitStack, settings: StorageSettings, engines: int,
                 rules: BackoffRules, concurrency: int) -> Fleet:
     """``engines`` engines, each with its own database handle (connections) and HTTP session."""
     clock = FakeClock()
-    dispatcher = replace(FAST, concurrency=concurrency)
+    dispatcher = replace(PATIENT, concurrency=concurrency)
     hook = notification_hook(rules)
 
     async def opened() -> object:

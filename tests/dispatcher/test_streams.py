@@ -17,7 +17,7 @@ from dispatcher.platform_clock import PlatformClock
 from dispatcher.settings import BackoffSettings, SmtpSettings
 from storage.settings import StorageSettings
 from storage.web import setup_database
-from tests.dispatcher.conftest import FAST, Target
+from tests.dispatcher.conftest import PATIENT, Target
 from tests.loadtest.conftest import run_cli
 
 T0 = 1_711_638_661.0
@@ -31,7 +31,7 @@ async def served(aiohttp_client, storage_settings: StorageSettings):
         clock = PlatformClock(T0)
         app = web.Application()
         setup_database(app, replace(storage_settings, synchronous="normal"))
-        setup_dispatcher(app, FAST, BackoffSettings(preset=preset), SmtpSettings(), clock)
+        setup_dispatcher(app, PATIENT, BackoffSettings(preset=preset), SmtpSettings(), clock)
         return await aiohttp_client(app), clock
 
     return make
@@ -58,8 +58,8 @@ async def finished(api, stream_id: int) -> dict:
 async def test_a_stream_makes_each_event_at_its_own_platform_moment(served, target: Target) -> None:
     api, clock = await served()
     await subscribe(api, target.url)
-    resp = await api.post("/api/streams", json={"eventCategory": "stock", "rate": "20/s",
-                                                "duration": "30s"})
+    resp = await api.post("/api/streams", json={"eventCategory": "stock", "rate": 20,
+                                                "duration": 30})
     assert resp.status == 201
     started = await resp.json()
     assert started["events"] == 600 and started["state"] == "running"
@@ -92,13 +92,15 @@ async def test_a_stream_at_a_dead_endpoint_reaches_stopped(served, target: Targe
 
 
 @pytest.mark.parametrize(("body", "field"), [
-    ({"eventCategory": "nope", "rate": "1/s", "duration": "1m"}, "eventCategory"),
-    ({"eventCategory": "stock", "rate": "fast", "duration": "1m"}, "rate"),
-    ({"eventCategory": "stock", "rate": 0, "duration": "1m"}, "rate"),
-    ({"eventCategory": "stock", "rate": "1/s", "duration": "soon"}, "duration"),
-    ({"eventCategory": "stock", "rate": "1/s", "duration": -5}, "duration"),
-    ({"eventCategory": "stock", "rate": "1000/s", "duration": "1000h"}, "duration"),
-    ({"eventCategory": "stock", "rate": "1/s", "duration": "1m", "count": 3}, "count"),
+    ({"eventCategory": "nope", "rate": 1, "duration": 60}, "eventCategory"),
+    ({"eventCategory": "stock", "rate": "20/s", "duration": 60}, "rate"),   # the CLI parses text
+    ({"eventCategory": "stock", "rate": 0, "duration": 60}, "rate"),
+    ({"eventCategory": "stock", "rate": 1001, "duration": 60}, "rate"),
+    ({"eventCategory": "stock", "rate": True, "duration": 60}, "rate"),
+    ({"eventCategory": "stock", "rate": 1, "duration": "10m"}, "duration"),
+    ({"eventCategory": "stock", "rate": 1, "duration": -5}, "duration"),
+    ({"eventCategory": "stock", "rate": 1, "duration": 31 * 86400}, "duration"),
+    ({"eventCategory": "stock", "rate": 1, "duration": 60, "count": 3}, "count"),
 ])
 async def test_bad_streams_are_400_naming_the_field(served, body: dict, field: str) -> None:
     api, _ = await served()
@@ -111,15 +113,23 @@ async def test_bad_streams_are_400_naming_the_field(served, body: dict, field: s
 async def test_a_stream_can_be_stopped_and_unknown_ones_are_404(served, target: Target) -> None:
     api, _ = await served()
     await subscribe(api, target.url)
-    started = await (await api.post("/api/streams", json={
-        "eventCategory": "stock", "rate": "1/min", "duration": "1000h"})).json()
-    stopped = await api.delete(f"/api/streams/{started['id']}")
+    slow = {"eventCategory": "stock", "rate": 1 / 60, "duration": 1000 * 3600}
+    started = [await (await api.post("/api/streams", json=slow)).json() for _ in range(16)]
+    refused = await api.post("/api/streams", json=slow)
+    assert refused.status == 409 and "16 streams" in (await refused.json())["detail"]
+    stopped = await api.delete(f"/api/streams/{started[0]['id']}")
     assert stopped.status == 200 and (await stopped.json())["state"] == "cancelled"
+    assert (await api.post("/api/streams", json=slow)).status == 201   # room again
     for bad in ("999", "x", "-1"):
         resp = await api.delete(f"/api/streams/{bad}")
         assert resp.status == 404 and (await resp.json())["error"]
 
 
-async def test_cli_stream_needs_rate_and_for_together() -> None:
-    code, _, err = await run_cli("events", "send", "--category", "stock", "--rate", "20/s")
-    assert code == 2 and "--rate and --for" in err and len(err.strip().splitlines()) == 1
+@pytest.mark.parametrize(("args", "message"), [
+    (["--rate", "20/s"], "--rate and --for"),
+    (["--rate", "fast", "--for", "10m"], "rate must look like"),
+    (["--rate", "20/s", "--for", "soon"], "duration must look like"),
+])
+async def test_cli_stream_usage_errors_are_one_line(args: list[str], message: str) -> None:
+    code, _, err = await run_cli("events", "send", "--category", "stock", *args)
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from storage.settings import StorageSettings
+from dispatcher import events as catalogue
 from tests.backends import connect, process_storage
 
 pytestmark = pytest.mark.slow
@@ -30,28 +31,29 @@ async def test_demo_traffic_is_signed_delivered_and_verified(
     try:
         first = await asyncio.wait_for(proc.stdout.readline(), 30)
         assert first.startswith(b"hooksim serving on http://127.0.0.1:"), first
-        verified = 0
-        for _ in range(200):
+        verified = orders = 0
+        for _ in range(300):
             await asyncio.sleep(0.05)
             with connect(db) as conn:
                 verified = conn.execute("SELECT count(*) FROM receiver_message WHERE verified = 1 "
                                         "AND status = 200").fetchone()[0]
-            if verified >= 10:
+                orders = conn.execute("SELECT count(*) FROM receiver_message WHERE verified = 1 "
+                                      "AND category = 'order_updated'").fetchone()[0]
+            if verified >= 10 and orders:
                 break
     finally:
         proc.send_signal(signal.SIGTERM)
         code = await asyncio.wait_for(proc.wait(), 30)
         stderr = (await proc.stderr.read()).decode()
     assert code == 0, stderr
-    assert verified >= 10, stderr
+    assert verified >= 10 and orders, stderr
     with connect(db) as conn:
         subscriptions = conn.execute(
             "SELECT event_category, url FROM subscription ORDER BY event_category").fetchall()
         rejected = conn.execute("SELECT count(*) FROM receiver_message WHERE verified = 0").fetchone()[0]
         statuses = dict(conn.execute(
             "SELECT status, count(*) FROM delivery GROUP BY status").fetchall())
-    assert [c for c, _ in subscriptions] == sorted(
-        ["menus", "partner", "restaurant_availability", "restaurant_availability_toggle", "stock"])
+    assert [c for c, _ in subscriptions] == sorted(catalogue.categories())
     assert all(url.endswith(f"/hooks/{c}") for c, url in subscriptions)
     assert rejected == 0
     assert statuses.get("SUCCESS", 0) >= 10 and "FAILURE" not in statuses

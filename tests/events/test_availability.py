@@ -14,7 +14,7 @@ WORLD = simulated_restaurants(12, seed=7)
 
 EXPECTED = [
     ("restaurant_availability", "availability_online", "ONLINE", "AVAILABILITY_ONLINE",
-     "Restaurant can accept online orders"),
+     "Restaurant is approving online orders"),
     ("restaurant_availability", "availability_offline", "OFFLINE", "AVAILABILITY_OFFLINE",
      "Restaurant cannot accept online orders"),
     ("restaurant_availability_toggle", "toggle_availability_online", "ONLINE", "TOGGLE_ENABLED",

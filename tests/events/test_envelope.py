@@ -8,8 +8,10 @@ import uuid
 
 import pytest
 
+from dispatcher.settings import DispatcherSettings
+
 from dispatcher.events import (
-    Event, EventError, categories, event_types, make_event, placeholder_restaurant, simulated_restaurants,
+    Event, EventError, categories, envelope_category, event_types, make_event, placeholder_restaurant, simulated_restaurants,
     validate_details,
 )
 
@@ -20,13 +22,18 @@ RESTAURANT_GUID = "3325cc58-dc6e-4e21-85f9-7de275ffe820"
 
 def test_categories_and_types_are_toasts():
     assert categories() == (
-        "menus", "stock", "partner", "restaurant_availability", "restaurant_availability_toggle")
+        "menus", "stock", "partner", "restaurant_availability", "restaurant_availability_toggle",
+        "orders", "guest_order_status", "packaging", "ordering_schedule")
     assert event_types("menus") == ("menus_updated",)
     assert event_types("stock") == ("in_stock", "out_of_stock", "low_quantity")
     assert event_types("partner") == ("partner_added", "partner_removed", "partner_updated")
     assert event_types("restaurant_availability") == ("availability_online", "availability_offline")
     assert event_types("restaurant_availability_toggle") == (
         "toggle_availability_online", "toggle_availability_offline")
+    assert event_types("orders") == ("order_updated", "channel_order_updated")
+    assert event_types("guest_order_status") == ("guestOrderStatusUpdated",)
+    assert event_types("packaging") == ("packaging_updated",)
+    assert event_types("ordering_schedule") == ("ordering_schedule_updated",)
 
 
 def test_body_is_exact_compact_json_in_toast_key_order():
@@ -46,7 +53,9 @@ def test_generated_envelope_matches_the_event(category):
     event = make_event(category, at=AT, rng=random.Random(3), restaurants=WORLD)
     envelope = json.loads(event.body())
     assert list(envelope) == ["timestamp", "eventCategory", "eventType", "guid", "details"]
-    assert envelope == {"timestamp": "2024-03-28T15:11:01.050Z", "eventCategory": category,
+    wire = envelope_category(category, event.event_type, DispatcherSettings())
+    assert wire == (event.event_type if category == "orders" else category)
+    assert envelope == {"timestamp": "2024-03-28T15:11:01.050Z", "eventCategory": wire,
                         "eventType": event.event_type, "guid": event.guid, "details": event.details}
     assert event.event_type in event_types(category)
     assert uuid.UUID(event.guid).version == 4 and str(uuid.UUID(event.guid)) == event.guid
@@ -111,7 +120,7 @@ def test_route_key_joins_category_and_restaurant():
 def test_restaurant_guid_picks_that_restaurant(category):
     target = WORLD[5]
     event = make_event(category, at=AT, rng=random.Random(0), restaurants=WORLD, restaurant_guid=target.guid)
-    assert event.details["restaurantGuid"] == target.guid
+    assert event.details.get("restaurantGuid", target.guid) == target.guid   # packaging: header only
     assert event.restaurant_guid == (None if category == "partner" else target.guid)
 
 
@@ -157,13 +166,13 @@ def test_malformed_restaurant_guid_is_rejected(guid):
 
 def test_unknown_category_and_type_are_rejected_with_the_choices():
     with pytest.raises(EventError) as err:
-        make_event("orders", at=AT, rng=random.Random(0), restaurants=WORLD)
+        make_event("order_updated", at=AT, rng=random.Random(0), restaurants=WORLD)
     assert err.value.field == "category" and "menus" in str(err.value)
     with pytest.raises(EventError) as err:
         make_event("menus", at=AT, rng=random.Random(0), restaurants=WORLD, event_type="menus_deleted")
     assert err.value.field == "event_type" and "menus_updated" in str(err.value)
     with pytest.raises(EventError) as err:
-        event_types("orders")
+        event_types("order_updated")
     assert err.value.field == "category"
 
 

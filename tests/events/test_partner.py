@@ -102,6 +102,17 @@ def test_dates_agree_with_the_event_time():
     assert early.details["createdDate"] <= early.details["modifiedDate"]
 
 
+def test_partner_removed_keeps_the_connections_dates_and_only_the_timestamp_is_the_removal():
+    r = WORLD[0]
+    removed = _partner("partner_removed", r)
+    created = round(r.created_at * 1000)
+    assert removed.timestamp == "2024-03-28T15:11:01.050Z"
+    # As in Toast's example: modifiedDate equals createdDate, both the connection's.
+    assert removed.details["modifiedDate"] == removed.details["createdDate"] == created
+    assert removed.details["isoModifiedDate"] == removed.details["isoCreatedDate"]
+    assert removed.details["isoCreatedDate"] != removed.timestamp
+
+
 def test_explicit_details_are_merged_over_generated_ones():
     event = _partner("partner_updated",
                      details={"externalRestaurantRef": "boston01", "restaurantAddressLine2": None})

@@ -11,14 +11,15 @@ import pytest
 
 from dispatcher.events import (
     CATEGORIES, CategorySpec, EventError, Restaurant, categories, check_enum, check_guid, event_types,
-    make_event, register, simulated_restaurants, unregister,
+    World, make_event, register, simulated_restaurants, unregister,
 )
 
 AT = 1711638661.05
 WORLD = simulated_restaurants(4, seed=2)
 
 
-def _build(event_type: str, restaurant: Restaurant, rng: random.Random, at: float) -> dict[str, Any]:
+def _build(event_type: str, restaurant: Restaurant, rng: random.Random, at: float,
+           world: World) -> dict[str, Any]:
     return {"restaurantGuid": restaurant.guid, "orderStatus": rng.choice(("READY", "PICKED_UP"))}
 
 
@@ -27,7 +28,7 @@ def _validate(event_type: str, details: Mapping[str, Any]) -> None:
     check_enum(details, "orderStatus", ("READY", "PICKED_UP"))
 
 
-FAKE = CategorySpec(name="guest_order_status", event_types=("status_changed",), restaurant_scoped=True,
+FAKE = CategorySpec(name="loyalty_fake", event_types=("status_changed",), restaurant_scoped=True,
                     build=_build, validate=_validate)
 
 
@@ -39,15 +40,15 @@ def fake_category():
 
 
 def test_a_registered_category_makes_events(fake_category):
-    assert categories()[-1] == "guest_order_status"
-    assert event_types("guest_order_status") == ("status_changed",)
-    event = make_event("guest_order_status", at=AT, rng=random.Random(0), restaurants=WORLD)
+    assert categories()[-1] == "loyalty_fake"
+    assert event_types("loyalty_fake") == ("status_changed",)
+    event = make_event("loyalty_fake", at=AT, rng=random.Random(0), restaurants=WORLD)
     envelope = json.loads(event.body())
-    assert envelope["eventCategory"] == "guest_order_status" and envelope["eventType"] == "status_changed"
+    assert envelope["eventCategory"] == "loyalty_fake" and envelope["eventType"] == "status_changed"
     assert envelope["details"]["orderStatus"] in {"READY", "PICKED_UP"}
-    assert event.route_key == f"guest_order_status.{event.restaurant_guid}"
+    assert event.route_key == f"loyalty_fake.{event.restaurant_guid}"
     with pytest.raises(EventError) as err:
-        make_event("guest_order_status", at=AT, rng=random.Random(0), restaurants=WORLD,
+        make_event("loyalty_fake", at=AT, rng=random.Random(0), restaurants=WORLD,
                    details={"orderStatus": "LOST"})
     assert err.value.field == "details.orderStatus"
 
@@ -55,9 +56,9 @@ def test_a_registered_category_makes_events(fake_category):
 def test_unregistering_removes_it():
     register(FAKE)
     unregister(FAKE.name)
-    assert "guest_order_status" not in categories()
+    assert "loyalty_fake" not in categories()
     with pytest.raises(EventError):
-        make_event("guest_order_status", at=AT, rng=random.Random(0), restaurants=WORLD)
+        make_event("loyalty_fake", at=AT, rng=random.Random(0), restaurants=WORLD)
 
 
 def test_names_are_unique_and_types_required(fake_category):

@@ -81,7 +81,7 @@ async def test_migrations_apply_once_even_when_processes_start_together(
         await db.close()
     with connect(pg) as conn:
         rows = conn.execute("SELECT component, version FROM schema_version").fetchall()
-        assert [tuple(r) for r in rows] == [("receiver", 1)]
+        assert [tuple(r) for r in rows] == [("receiver", RECEIVER_SCHEMA.version)]
         assert conn.table_exists("receiver_message")
 
 

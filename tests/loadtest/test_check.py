@@ -12,7 +12,7 @@ from dispatcher.loadtest.check import CheckResult, run_checks
 from tests.loadtest.conftest import SECRET, answering, run_cli, verifying
 
 NAMES = ["every-event-type", "duplicate-guid", "bad-signature", "unknown-field", "unknown-enum",
-         "non-ascii", "burst-50", "no-redirects"]
+         "non-ascii", "burst-50", "large-order", "no-redirects"]
 
 
 def failed(results: list[CheckResult]) -> list[str]:
@@ -71,7 +71,7 @@ async def test_cli_exit_codes_and_report(receiver_url: str, endpoint, tmp_path: 
     code, out, err = await run_cli("check", "--url", receiver_url, "--secret", SECRET,
                                    "--report", str(report))
     assert code == 0, out + err
-    assert "8/8 checks passed" in out
+    assert "9/9 checks passed" in out
     assert json.loads(report.read_text())["passed"] is True
 
     code, out, _ = await run_cli("check", "--url", await endpoint(answering(200)), "--secret",
@@ -79,3 +79,22 @@ async def test_cli_exit_codes_and_report(receiver_url: str, endpoint, tmp_path: 
     assert code == 1
     assert [line.split()[1] for line in out.splitlines() if line.startswith("FAIL")] == [
         "bad-signature"]
+
+
+async def test_check_sends_the_platforms_headers_for_every_category(endpoint) -> None:
+    seen: list[dict[str, str]] = []
+    valid = verifying()
+
+    async def record(request: web.Request) -> web.Response:
+        seen.append(dict(request.headers))
+        return await valid(request)
+
+    results = await run_checks(await endpoint(record), SECRET)
+    assert failed(results) == []
+    types = {h["Toast-Event-Type"] for h in seen}
+    assert {t for c in catalogue.categories() for t in catalogue.event_types(c)} <= types
+    for headers in seen:
+        scoped = not headers["Toast-Event-Type"].startswith("partner_")
+        assert ("Toast-Restaurant-External-ID" in headers) == scoped, headers["Toast-Event-Type"]
+        assert headers["Connection"] == "close" and "Accept" not in headers
+        assert headers["Accept-Encoding"] == "gzip,deflate"

@@ -91,6 +91,8 @@ async def test_filters(client: Client) -> None:
     assert await ids(client, "?kind=STOPPED") == [third.id]
     assert await ids(client, "?kind=paused") == [second.id, first.id]
     assert await ids(client, "?subscription=other-guid") == [second.id]
+    # from after to: an empty range, not an error (the schema cannot say "400 if from > to")
+    assert await ids(client, "?from=2024-03-29T00:00:00Z&to=2024-03-28T00:00:00Z") == []
     assert await ids(client, "?from=2024-03-28T15:12:01.050Z") == [third.id, second.id]
     assert await ids(client, "?to=2024-03-28T15:12:01.050Z") == [first.id]
     assert await ids(client, "?from=2024-03-28T16:12:01%2B01:00&to=2024-03-28T15:13:00Z") == [second.id]
@@ -117,7 +119,7 @@ async def test_pages_with_a_cursor(client: Client) -> None:
         ("?from=yesterday", "from", "from must be an ISO-8601 time with a zone"),
         ("?to=2024-03-28T15:11:01", "to", "to must be an ISO-8601 time with a zone"),
         ("?cursor=not-a-cursor", "cursor", "cursor is not one this API returned"),
-        ("?from=2024-03-29T00:00:00Z&to=2024-03-28T00:00:00Z", "from", "from must not be later than to"),
+        ("?cursor=MTcxMTYzODY2MS4wNTo0Mg==", "cursor", "cursor is not one this API returned"),
     ],
 )
 async def test_bad_parameters_are_400(client: Client, query: str, field: str, detail: str) -> None:

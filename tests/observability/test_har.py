@@ -172,8 +172,7 @@ async def test_messages_export_as_har_byte_exact(make_app: MakeApp) -> None:
 
 async def test_delivery_attempts_export_as_har(make_app: MakeApp, aiohttp_server: Any) -> None:
     clock = FakeClock()
-    client: TestClient[Any, Any] = await make_app(clock=clock, dispatcher={
-        "enabled": False, "read_timeout": 0.3, "connect_timeout": 0.3})
+    client: TestClient[Any, Any] = await make_app(clock=clock, dispatcher={"enabled": False})
     auth = await bearer_headers(client)
     target: Target = await target_at(aiohttp_server, 503)
     response = await client.post("/api/subscriptions", headers=auth, json={

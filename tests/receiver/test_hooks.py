@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import zlib
 from collections.abc import AsyncIterator
@@ -182,6 +183,16 @@ async def test_duplicates_are_acknowledged_and_flagged_per_endpoint(
                                                               (200, 2)]
     dups = (await h.get("/api/messages", duplicate="true"))["messages"]
     assert [(m["endpoint"], m["duplicateCount"]) for m in dups] == [("orders", 2), ("orders", 1)]
+
+
+async def test_a_flood_of_one_event_numbers_every_arrival_once(make_receiver: MakeReceiver) -> None:
+    # Concurrent requests share group-commit transactions: each still sees every one before it.
+    h = await make_receiver()
+    body = envelope(guid="flood")
+    answers = await asyncio.gather(*(h.post("orders", body, signed(body)) for _ in range(60)))
+    assert {status for status, _ in answers} == {200}
+    assert sorted(answer["duplicateCount"] for _, answer in answers) == list(range(60))
+    assert h.receiver.committer.largest_batch > 1
 
 
 async def test_rejected_requests_are_not_kept_when_told(make_receiver: MakeReceiver) -> None:

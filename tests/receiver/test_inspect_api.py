@@ -15,6 +15,7 @@ from aiohttp import web
 from hooksim.app import build_receiver_app
 from hooksim.settings import AuthSettings, Settings
 from receiver import prune_once
+from storage import messages
 from storage.settings import StorageSettings
 from tests.auth.helpers import SAMPLE_SEGMENT, assert_api_routes_guarded, bearer_headers
 from tests.receiver.conftest import Harness, MakeReceiver, envelope, signed
@@ -63,6 +64,27 @@ async def test_cursor_pages_cover_everything_once(make_receiver: MakeReceiver) -
             break
         params["cursor"] = page["nextCursor"]
     assert seen == await guids(h)
+
+
+async def test_filtered_pages_read_a_bounded_window_and_miss_nothing(
+        make_receiver: MakeReceiver, monkeypatch: pytest.MonkeyPatch) -> None:
+    # With 2 messages read per page, a filter gives short (even empty) pages with a cursor to
+    # go on from; following it finds every match, in order, and the export finds them too.
+    monkeypatch.setattr(messages, "SCAN_LIMIT", 2)
+    h = await make_receiver()
+    await fill(h)
+    pages: list[list[str]] = []
+    params: dict[str, Any] = {"limit": 5, "verified": "true"}
+    while True:
+        page = await h.get("/api/messages", **params)
+        pages.append([m["eventGuid"] for m in page["messages"]])
+        if page["nextCursor"] is None:
+            break
+        params["cursor"] = page["nextCursor"]
+    assert pages == [[], ["s1", "m1"], ["m2", "m1"], []]
+    async with h.client.get("/api/messages/export", params={"verified": "true"}) as response:
+        exported = [json.loads(line)["eventGuid"] for line in (await response.text()).splitlines()]
+    assert exported == ["s1", "m1", "m2", "m1"]
 
 
 @pytest.mark.parametrize("params", [{"limit": "0"}, {"limit": "x"}, {"limit": "1001"},
@@ -179,3 +201,48 @@ async def test_open_streams_end_at_shutdown_without_holding_it(make_receiver: Ma
         await h.client.server.close()
         assert asyncio.get_running_loop().time() - started < 2
         assert (await response.content.read()).strip() == b""
+
+
+# What docs/openapi.yaml now promises (issue 17, item 7); Schemathesis checks the same from
+# outside in tests/conformance.
+async def test_any_non_id_under_messages_is_a_json_404(make_receiver: MakeReceiver) -> None:
+    h = await make_receiver()
+    for path in ("-1", "abc", "1.5", "99999999999999999999999", "%C2%B2", "0"):
+        for tail in ("", "/body"):
+            async with h.client.get(f"/api/messages/{path}{tail}") as response:
+                assert response.status == 404, path
+                assert (await response.json())["error"] == "not_found"
+
+
+async def test_a_cursor_is_time_and_id_and_any_such_text_is_a_position(
+        make_receiver: MakeReceiver) -> None:
+    h = await make_receiver()
+    for _ in range(3):
+        await h.post("open", envelope())
+    first = await h.get("/api/messages", limit=2)
+    at, _, ident = first["nextCursor"].partition(":")
+    assert float(at) > 0 and int(ident) == first["messages"][-1]["id"]
+    made_up = await h.get("/api/messages", cursor="1e+22:999999999999999999")
+    assert len(made_up["messages"]) == 3          # a position after all of them: everything
+    assert (await h.get("/api/messages", cursor="0.5:1"))["messages"] == []
+
+
+async def test_empty_time_filters_are_no_bound_and_epoch_seconds_are_plain(
+        make_receiver: MakeReceiver) -> None:
+    h = await make_receiver()
+    await h.post("open", envelope())
+    assert len((await h.get("/api/messages", **{"from": "", "to": ""}))["messages"]) == 1
+    for junk in ("-1", "1e5", "nan", "inf", "+5"):
+        async with h.client.get("/api/messages", params={"from": junk}) as response:
+            assert response.status == 400, junk
+
+
+async def test_an_integral_float_is_an_integer_in_faults(make_receiver: MakeReceiver) -> None:
+    h = await make_receiver()
+    async with h.client.put("/api/receiver/endpoints/open/faults",
+                            json={"status": 503.0, "delayMs": 0.0}) as response:
+        assert response.status == 200
+        assert (await response.json())["faults"]["status"] == 503
+    async with h.client.put("/api/receiver/endpoints/open/faults",
+                            json={"status": 503.5}) as response:
+        assert response.status == 400

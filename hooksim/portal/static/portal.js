@@ -522,11 +522,19 @@ async function inboxPage() {
     if (append && nextCursor) p.set("cursor", nextCursor);
     const error = document.getElementById("inbox-error");
     try {
-      const page = await api("GET", "/api/messages?" + p);
+      // A filtered page checks a bounded window of messages, so it can come back short with a
+      // cursor to go on from: follow it (a few times) until the page is full.
+      let page = await api("GET", "/api/messages?" + p);
+      let messages = page.messages;
+      for (let more = 0; more < 20 && page.nextCursor && messages.length < 50; more++) {
+        p.set("cursor", page.nextCursor);
+        page = await api("GET", "/api/messages?" + p);
+        messages = messages.concat(page.messages);
+      }
       error.textContent = "";
       nextCursor = page.nextCursor;
       document.getElementById("inbox-more").disabled = !nextCursor;
-      const rows = page.messages.map(row);
+      const rows = messages.map(row);
       if (append) tbody.append(...rows);
       else fillRows(tbody, rows, "Nothing received yet.", 6);
     } catch (e) { error.textContent = e.message; }
