@@ -200,3 +200,11 @@ def test_docs_name_every_series_the_app_serves(tmp_path: Any) -> None:
         generate_latest(metrics.registry).decode()) if not family.name.endswith("_created")}
     # the parser names a counter's family without its _total suffix
     assert {name.removesuffix("_total") for name in documented} == served
+
+
+async def test_metrics_can_be_switched_off(make_app: MakeApp, storage_settings: Any) -> None:
+    if storage_settings.backend != "sqlite":
+        pytest.skip("about a setting, not storage")
+    client = await make_app(dispatcher={"enabled": False}, metrics={"enabled": False})
+    assert (await client.get("/metrics")).status == 404
+    assert (await client.get("/readyz")).status == 200   # readiness is not a metric
