@@ -7,6 +7,7 @@ import functools
 import json
 import math
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from aiohttp import web
@@ -17,11 +18,13 @@ from dispatcher.clock import iso, parse_iso
 from dispatcher.errors import DispatcherError, InvalidInput, UnknownResource, WrongState
 from dispatcher import events as catalogue
 from dispatcher.events import availability
+from dispatcher.har import attempt_entry
 from dispatcher.service import DispatcherService, check_category
 from dispatcher.streams import (MAX_RUNNING_STREAMS, MAX_STREAM_RATE, MAX_STREAM_SECONDS, Stream,
                                 Streams)
 from storage import query as pages
 from storage.deliveries import AttemptRecord, DeliveryQuery, DeliveryRecord
+from storage.har import HAR_CONTENT_TYPE, HAR_END, har_entry, har_start
 from storage.subscriptions import SubscriptionRecord, TransitionRecord
 from storage.web import Handler, unavailable_is_503
 
@@ -231,18 +234,58 @@ async def backoff(request: web.Request) -> web.Response:
 @routes.get("/api/subscriptions/{guid}/deliveries")
 @api
 async def list_deliveries(request: web.Request) -> web.Response:
+    query = request.query
+    page = await request.app[SERVICE].list_deliveries(_delivery_query(
+        request, limit=query_limit(query), cursor=decode_cursor(query.get("cursor"))))
+    return web.json_response({"items": [delivery_json(d) for d in page.items],
+                              "nextCursor": encode_cursor(page.next_cursor)})
+
+
+def _delivery_query(request: web.Request, *, limit: int,
+                    cursor: tuple[float, int] | None) -> DeliveryQuery:
+    """A subscription's deliveries by the query's status, from, to and period."""
     service, query = request.app[SERVICE], request.query
     created_from = query_time(query, "from")
     if query.get("period"):
         if query["period"] not in _PERIODS:
             raise InvalidInput(f"period must be one of {', '.join(_PERIODS)}", "period")
         created_from = max(created_from or 0.0, service.clock.now() - _PERIODS[query["period"]])
-    page = await service.list_deliveries(DeliveryQuery(
+    return DeliveryQuery(
         subscription_guid=request.match_info["guid"], status=_status_filter(query.get("status")),
-        created_from=created_from, created_to=query_time(query, "to"),
-        limit=query_limit(query), cursor=decode_cursor(query.get("cursor"))))
-    return web.json_response({"items": [delivery_json(d) for d in page.items],
-                              "nextCursor": encode_cursor(page.next_cursor)})
+        created_from=created_from, created_to=query_time(query, "to"), limit=limit,
+        cursor=cursor)
+
+
+@routes.get("/api/subscriptions/{guid}/deliveries/export")
+@api
+async def export_attempts(request: web.Request) -> web.StreamResponse:
+    """Every attempt of the subscription's matching deliveries as one HAR 1.2 document,
+    streamed (deliveries newest first, a page at a time; each one's attempts in order)."""
+    if request.query.get("format", "har") != "har":
+        raise InvalidInput("format: expected har", "format")
+    service = request.app[SERVICE]
+    query = _delivery_query(request, limit=MAX_LIMIT, cursor=None)
+    page = await service.list_deliveries(query)   # UnknownResource before anything is sent
+    guid = request.match_info["guid"]
+    response = web.StreamResponse(headers={
+        "Content-Type": HAR_CONTENT_TYPE,
+        "Content-Disposition": f'attachment; filename="deliveries-{guid}.har"'})
+    await response.prepare(request)
+    await response.write(har_start(f"delivery attempts of subscription {guid}"))
+    first = True
+    while True:
+        attempts = await service.deliveries.attempts_by_delivery([d.id for d in page.items])
+        for delivery in page.items:
+            for attempt in attempts.get(delivery.id, ()):
+                await response.write(har_entry(
+                    attempt_entry(delivery, attempt, service.settings), first))
+                first = False
+        if page.next_cursor is None:
+            break
+        page = await service.deliveries.list(replace(query, cursor=page.next_cursor))
+    await response.write(HAR_END)
+    await response.write_eof()
+    return response
 
 
 @routes.get("/api/deliveries/{webhook_guid}")

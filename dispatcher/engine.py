@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -48,6 +49,9 @@ Notify = Callable[[SubscriptionRecord, Transition], NewNotification | None]
 TransitionHook = Callable[[SubscriptionRecord, Transition], Awaitable[None] | None]
 # Called after every attempt's HTTP exchange, before it is recorded (e.g. live load-test counters).
 AttemptHook = Callable[[DeliveryRecord, int, Response], None]
+# Told once a batch has committed that ``count`` deliveries of a category reached a status: an
+# attempt's SUCCESS, PENDING (a retry is scheduled) or FAILURE, or NOT_SENT (metrics).
+StatusHook = Callable[[str, str, int], None]
 
 _RECORD_BATCH = 500
 # Once a result is in and others are still in flight, the recorder waits this long (wall
@@ -120,6 +124,7 @@ class _Committed:
     to_send: list[DeliveryRecord] = field(default_factory=list)
     not_sent: list[tuple[DeliveryRecord, str]] = field(default_factory=list)
     not_sent_later: int = 0   # due later in a pause: decided now (see not_sent_before)
+    not_sent_later_by: Counter[str] = field(default_factory=Counter)   # the same, per category
     statuses: list[str] = field(default_factory=list)   # each recorded attempt's delivery status
     next_due: float | None = None
 
@@ -188,8 +193,10 @@ class DeliveryEngine:
         on_transition: TransitionHook | None = None,
         on_committed: Callable[[], None] | None = None,
         on_attempt: AttemptHook | None = None,
+        on_status: StatusHook | None = None,
     ) -> None:
         self._store = deliveries
+        self._on_status = on_status
         self._notify = notify
         self._on_attempt = on_attempt
         self._sender = sender
@@ -215,6 +222,7 @@ class DeliveryEngine:
         self._reserved = 0     # free slots a claim in progress may fill
         self._refill = True    # recording batches also claim the slots they free (not in stop())
         self._schedules: dict[str, RetrySchedule] = {}   # schedule_for's, per category
+        self.busy_since: float | None = None   # wall (monotonic) start of the loop's pass; None parked
 
     @property
     def lease_seconds(self) -> float:
@@ -297,6 +305,7 @@ class DeliveryEngine:
             if state is not None:
                 states.put(record.guid, *advance(state, self._rules, now))
         paused: dict[str, float] = {}
+        categories: dict[str, str] = {}
         for delivery in claimed:
             state = states.get(delivery.subscription_guid)
             if state is not None and may_send(state, self._rules, now):
@@ -308,8 +317,11 @@ class DeliveryEngine:
                     (delivery, state.status.value if state else "DELETED"))
                 if state is not None and state.paused_until is not None:
                     paused[delivery.subscription_guid] = state.paused_until
+                    categories[delivery.subscription_guid] = delivery.category
         for guid, until in paused.items():   # the rest of the pause's deliveries, at once
-            committed.not_sent_later += batch.not_sent_before(guid, until, now)
+            later = batch.not_sent_before(guid, until, now)
+            committed.not_sent_later += later
+            committed.not_sent_later_by[categories[guid]] += later
         states.flush(now)
         committed.next_due = batch.next_wake_at(now)
         return committed
@@ -322,6 +334,11 @@ class DeliveryEngine:
                      subscription=delivery.subscription_guid, status=status)
         if committed.not_sent_later:
             log.info("delivery.not_sent_in_pause", deliveries=committed.not_sent_later)
+        if self._on_status is not None:
+            for delivery, _ in committed.not_sent:
+                self._on_status(delivery.category, DeliveryStatus.NOT_SENT, 1)
+            for category, count in committed.not_sent_later_by.items():
+                self._on_status(category, DeliveryStatus.NOT_SENT, count)
         for record, transition in committed.transitions:
             log.info(f"backoff.{transition.kind.value.lower()}", subscription=record.guid,
                      at=transition.at, errors_in_window=transition.errors_in_window,
@@ -408,6 +425,9 @@ class DeliveryEngine:
             self._next_due = committed.next_due
             self._wake.set()
         self._log_recorded(batch, committed.statuses)
+        if self._on_status is not None:
+            for result, status in zip(batch, committed.statuses):
+                self._on_status(result.delivery.category, status, 1)
         await self._committed(committed)
 
     def _record_results(self, batch: DispatchBatch, results: list[_Result],
@@ -476,7 +496,9 @@ class DeliveryEngine:
         """Deliver until cancelled. Storage trouble is logged and retried, never fatal."""
         while True:
             try:
+                self.busy_since = time.monotonic()
                 await self.step()
+                self.busy_since = None
                 await self._wait_for_work()
             except asyncio.CancelledError:
                 raise
@@ -516,6 +538,11 @@ class DeliveryEngine:
         while not self._queue.empty():
             self._queue.get_nowait()
             self._free_slots(1)
+
+    @property
+    def running(self) -> bool:
+        """Whether the delivery loop is running (started and neither stopped nor crashed)."""
+        return self._loop_task is not None and not self._loop_task.done()
 
     @property
     def in_flight(self) -> int:

@@ -10,6 +10,8 @@ from dispatcher.clock import Clock, shared_clock
 from dispatcher.platform_clock import PlatformClock
 from hooksim.auth import setup_auth
 from hooksim.demo import setup_demo
+from hooksim.health import setup_health
+from hooksim.metrics import setup_metrics
 from hooksim.portal import setup_portal
 from hooksim.settings import Settings
 from receiver import setup_receiver
@@ -21,10 +23,6 @@ from storage.schema import Schema
 from storage.web import setup_database
 
 SETTINGS = web.AppKey("settings", Settings)
-
-
-async def healthz(request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok"})
 
 
 # The tables each role uses (None: every component's). A role migrates only its own, so a
@@ -61,7 +59,8 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> web.Applicat
     - ``api``: the admin API, the portal and login; events it makes wait in the outbox for a
       dispatcher process.
 
-    Every role serves ``/healthz``. Several processes share the work through the database.
+    Every role serves ``/healthz``, ``/readyz`` and (``metrics.enabled``) ``/metrics``. Several
+    processes share the work through the database.
     """
     role = settings.server.role
     app = web.Application()
@@ -82,7 +81,9 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> web.Applicat
         setup_demo(app, settings.demo, seed=settings.dispatcher.seed, receiver_enabled=receiver)
     if role in ("all", "api"):
         setup_portal(app, settings, receiver_enabled=receiver)
-    app.router.add_get("/healthz", healthz)
+    setup_health(app, settings.dispatcher, _SCHEMAS[role])
+    if settings.metrics.enabled:
+        setup_metrics(app, settings)
     return app
 
 
@@ -93,5 +94,7 @@ def build_receiver_app(settings: Settings) -> web.Application:
     setup_database(app, settings.storage, _SCHEMAS["receiver"])
     setup_auth(app, settings.auth)
     setup_receiver(app, settings.receiver)
-    app.router.add_get("/healthz", healthz)
+    setup_health(app, settings.dispatcher, _SCHEMAS["receiver"])
+    if settings.metrics.enabled:
+        setup_metrics(app, settings)
     return app

@@ -56,6 +56,17 @@ class AuthSettings:
 
 
 @dataclass(frozen=True)
+class MetricsSettings:
+    # Serve GET /metrics (Prometheus text format).
+    enabled: bool = True
+    # auto: open while server.host is loopback, a bearer token otherwise | open | token.
+    access: Literal["auto", "open", "token"] = "auto"
+    # The bearer token a scraper sends; "" = only hooksim's own access tokens (POST
+    # /api/authentication/login) open it. Never logged.
+    token: str = ""
+
+
+@dataclass(frozen=True)
 class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
@@ -67,4 +78,5 @@ class Settings:
     receiver: ReceiverSettings = field(default_factory=ReceiverSettings)
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     auth: AuthSettings = field(default_factory=AuthSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass
+from typing import Literal
 
 import orjson
 import structlog
@@ -54,6 +55,7 @@ async def handle_hook(request: web.Request) -> web.StreamResponse:
     receiver = request.app[RECEIVER]
     name = request.match_info["name"]
     if not valid_name(name):  # not stored: no endpoint could ever have this name
+        receiver.tell(None, "rejected", "unknown_endpoint")
         return error(404, "unknown_endpoint", f"endpoint names are {NAME_RULE}")
     received_at = receiver.wall()
     endpoint = receiver.endpoints.get(name)
@@ -78,9 +80,13 @@ async def handle_hook(request: web.Request) -> web.StreamResponse:
         except StorageError as exc:
             log.warning("receiver.not_stored", endpoint=name, error=str(exc))
             if verdict.accepted:  # never a 2xx for what is not stored
+                receiver.tell(name, "not_stored", "storage_unavailable")
                 return error(503, "storage_unavailable", f"message not stored: {exc}")
+            receiver.tell(name if endpoint else None, "rejected", verdict.reason or "")
             return _verdict_response(verdict, None)
     _after_commit(receiver, name, verdict, stored, forward_to)
+    if receiver.observers:
+        receiver.tell(name if endpoint else None, *_verdict_of(verdict, stored))
     return await _act(request, receiver, verdict, decision, stored)
 
 
@@ -141,6 +147,15 @@ def _record(request: web.Request, name: str, received_at: float, verdict: Verdic
         restaurant_guid=found.restaurant_guid, verified=verdict.verified, reason=verdict.reason,
         detail=verdict.detail, accepted=verdict.accepted, status=answered,
         fault=decision.describe(), forward_to=forward_to or None)
+
+
+def _verdict_of(verdict: Verdict, stored: ReceivedMessage | None
+                ) -> tuple[Literal["verified", "unverified", "duplicate", "rejected"], str]:
+    if not verdict.accepted:
+        return "rejected", verdict.reason or ""
+    if stored is not None and stored.duplicate:
+        return "duplicate", ""
+    return ("verified" if verdict.verified else "unverified"), ""
 
 
 def _after_commit(receiver: Receiver, name: str, verdict: Verdict,

@@ -19,6 +19,7 @@ from receiver.core import RECEIVER
 from receiver.endpoints import Endpoint
 from receiver.envelope import clean_text
 from receiver.faults import current_phase
+from receiver.har import stream_har
 from receiver.render import detail, error, parse_time, summary
 from receiver.settings import FaultSettings
 from receiver.stream import serve_events
@@ -151,14 +152,17 @@ async def delete_messages(request: web.Request) -> web.Response:
 
 
 async def export_messages(request: web.Request) -> web.StreamResponse:
-    """Every matching message, streamed: JSON lines (full detail) or CSV (summary and body)."""
+    """Every matching message, streamed: JSON lines (full detail), CSV (summary and body) or
+    HAR 1.2 (receiver.har)."""
     fmt = request.query.get("format", "jsonl")
-    if fmt not in ("jsonl", "csv"):
-        return error(400, "bad_parameter", "format: expected jsonl or csv")
+    if fmt not in ("jsonl", "csv", "har"):
+        return error(400, "bad_parameter", "format: expected jsonl, csv or har")
     try:
         query = parse_query(request.query, with_paging=False)
     except BadParameter as exc:
         return error(400, "bad_parameter", str(exc))
+    if fmt == "har":
+        return await stream_har(request, request.app[RECEIVER].store.export(query))
     response = web.StreamResponse(headers={
         "Content-Type": "application/x-ndjson" if fmt == "jsonl" else "text/csv; charset=utf-8",
         "Content-Disposition": f'attachment; filename="messages.{fmt}"'})

@@ -65,6 +65,11 @@ class Hub:
         """Whether anyone would get a published event (so callers can skip building it)."""
         return bool(self._subscribers)
 
+    @property
+    def listeners(self) -> int:
+        """How many live streams are open."""
+        return len(self._subscribers)
+
     def publish(self, event: dict[str, Any]) -> None:
         for subscription in list(self._subscribers):
             subscription.offer(event)

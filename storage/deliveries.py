@@ -349,6 +349,21 @@ class DeliveryStore:
         return await self._attempts("d.subscription_guid = ?", subscription_guid,
                                     "a.started_at, a.id")
 
+    async def attempts_by_delivery(self, delivery_ids: Sequence[int]
+                                   ) -> dict[int, list[AttemptRecord]]:
+        """The attempts of these deliveries (by id), each delivery's in order (exports)."""
+        if not delivery_ids:
+            return {}
+        marks = ", ".join("?" * len(delivery_ids))
+        async with self._db.read() as conn:
+            async with conn.execute(f"SELECT * FROM attempt WHERE delivery_id IN ({marks}) "
+                                    "ORDER BY delivery_id, id", tuple(delivery_ids)) as cur:
+                rows = await cur.fetchall()
+        found: dict[int, list[AttemptRecord]] = {}
+        for row in rows:
+            found.setdefault(row["delivery_id"], []).append(_attempt(row))
+        return found
+
     async def _attempts(self, condition: str, value: str, order: str) -> list[AttemptRecord]:
         async with self._db.read() as conn:
             async with conn.execute(

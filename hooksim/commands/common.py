@@ -87,3 +87,24 @@ def run_server(settings: Settings, build: Callable[[Settings], Any],
     except OSError as exc:
         raise UsageError(f"cannot listen on {server.host}:{server.port}: {exc.strerror}") from None
     return 0
+
+
+def add_export_options(parser: argparse.ArgumentParser, formats: tuple[str, ...]) -> None:
+    parser.add_argument("--format", choices=formats, default=formats[0],
+                        help=f"file format (default {formats[0]}); har: HAR 1.2, opens in browser "
+                        "dev tools and HAR viewers")
+    parser.add_argument("--output", "-o", metavar="FILE", help="write here (default: stdout)")
+
+
+def write_export(answer: Any, output: str | None) -> int:
+    """An export as the server sent it: JSON documents (HAR) re-serialised, text as it is."""
+    import json
+    import sys
+
+    text = answer if isinstance(answer, str) else json.dumps(answer, ensure_ascii=False) + "\n"
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        with open(output, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+    return 0

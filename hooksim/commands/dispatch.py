@@ -9,7 +9,13 @@ from typing import Any
 
 from dispatcher import events as catalogue
 from dispatcher.events import availability
-from hooksim.commands.common import add_api_options, add_config_options, call_api
+from hooksim.commands.common import (
+    add_api_options,
+    add_config_options,
+    add_export_options,
+    call_api,
+    write_export,
+)
 from hooksim.errors import UsageError
 
 # The event catalogue is the one list of categories.
@@ -85,6 +91,14 @@ def register(commands: argparse._SubParsersAction) -> None:
              ).add_argument("webhook_guid", metavar="WEBHOOK_GUID")
     _command(delivery_actions, "replay", _replay, "send a delivery's event again"
              ).add_argument("webhook_guid", metavar="WEBHOOK_GUID")
+    export = _command(delivery_actions, "export", _export,
+                      "write a subscription's delivery attempts to a HAR 1.2 file",
+                      "Every attempt of the subscription's deliveries as HAR 1.2: the request "
+                      "as sent (exact body, signed headers), the status and the start of the "
+                      "response body; opens in browser dev tools and HAR viewers.")
+    export.add_argument("--subscription", required=True, metavar="GUID")
+    export.add_argument("--status", choices=["SUCCESS", "PENDING", "NOT_SENT", "FAILURE"])
+    add_export_options(export, ("har",))
 
 
 def _table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> None:
@@ -215,6 +229,12 @@ def _stream(args: argparse.Namespace) -> int:
               f"{answer['ratePerSecond']:g}/s of platform time, {answer['startedAt']} to "
               f"{answer['endsAt']}")
     return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    answer = call_api(args, "GET", f"/api/subscriptions/{args.subscription}/deliveries/export",
+                      params={"format": args.format, "status": args.status})
+    return write_export(answer, args.output)
 
 
 def _deliveries(args: argparse.Namespace) -> int:

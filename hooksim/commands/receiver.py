@@ -1,4 +1,5 @@
-"""`hooksim receive` (a standalone receiver) and `hooksim receiver faults|tail` (a running one)."""
+"""`hooksim receive` (a standalone receiver) and `hooksim receiver faults|tail|export` (a running
+one)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ from hooksim.client import ApiClient, run_api_command
 from hooksim.commands.common import (
     add_api_options,
     add_config_options,
+    add_export_options,
     call_api,
     run_server,
     settings_from_args,
+    write_export,
 )
 from hooksim.errors import UsageError
 
@@ -42,7 +45,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     receive.set_defaults(handler=_receive)
 
     group = commands.add_parser(
-        "receiver", help="control a running receiver: faults, tail",
+        "receiver", help="control a running receiver: faults, tail, export",
         description="Talk to a running receiver (hooksim serve or hooksim receive) via its API.")
     actions = group.add_subparsers(dest="receiver_action", metavar="ACTION")
     actions.required = True
@@ -73,7 +76,15 @@ def register(commands: argparse._SubParsersAction) -> None:
     tail.add_argument("--endpoint", help="only this endpoint's messages")
     tail.set_defaults(handler=_tail)
 
-    for parser in (faults, tail):
+    export = actions.add_parser(
+        "export", help="write every stored message to a file",
+        description="Every stored message (newest first) with headers and exact body: JSON lines, "
+        "CSV, or HAR 1.2 (each request as it arrived, and the status answered).")
+    add_export_options(export, ("jsonl", "csv", "har"))
+    export.add_argument("--endpoint", help="only this endpoint's messages")
+    export.set_defaults(handler=_export)
+
+    for parser in (faults, tail, export):
         add_config_options(parser)
         add_api_options(parser)
 
@@ -141,6 +152,12 @@ def describe_endpoint(endpoint: dict[str, Any]) -> str:
         state = "over" if current is None else f"now phase {current + 1}"
         parts.append(f"phases {' -> '.join(faults['phases'])} ({state})")
     return f"{endpoint['name']}: {', '.join(parts) or 'no faults'}"
+
+
+def _export(args: argparse.Namespace) -> int:
+    answer = call_api(args, "GET", "/api/messages/export",
+                      params={"format": args.format, "endpoint": args.endpoint})
+    return write_export(answer, args.output)
 
 
 def _faults(args: argparse.Namespace) -> int:

@@ -58,8 +58,10 @@ def _serve(args: argparse.Namespace) -> int:
             lines.append(f"  receiver:    {base}/hooks/{{name}}")
         if role == "dispatcher":
             lines.append("  delivering:  due deliveries and notification emails from the database")
-        lines += [f"  health:      {base}/healthz",
-                  f"  database:    {settings.storage.where()}"]
+        lines.append(f"  health:      {base}/healthz  ready: {base}/readyz")
+        if settings.metrics.enabled:
+            lines.append(f"  metrics:     {base}/metrics  (docs/observability.md)")
+        lines.append(f"  database:    {settings.storage.where()}")
         if CREDENTIALS_PATH in app:
             lines.append(f"  credentials: {app[CREDENTIALS_PATH]} (owner-only; the CLI reads it)")
         return lines

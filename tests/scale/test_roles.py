@@ -45,10 +45,10 @@ def test_each_role_serves_its_routes_and_no_others(tmp_path: Path, role: str) ->
         "api": {"/api/subscriptions", "/api/events", "/api/notifications",
                 "/api/authentication/login", "/webhooks"},
     }[role]
-    assert "/healthz" in paths
+    assert {"/healthz", "/readyz", "/metrics"} <= paths
     assert expected <= paths, expected - paths
     if role == "dispatcher":
-        assert paths == {"/healthz"}
+        assert paths == {"/healthz", "/readyz", "/metrics"}
     if role == "receiver":
         assert not any(p.startswith(("/api/subscriptions", "/api/events", "/api/notifications"))
                        for p in paths)
