@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import orjson
@@ -26,6 +26,8 @@ from receiver.faults import Decision, decide
 from receiver.render import error, summary
 from storage import StorageError
 from storage.messages import NewMessage, ReceivedMessage
+
+RESTAURANT_HEADER = "Toast-Restaurant-External-ID"
 
 log = structlog.get_logger("hooksim.receiver")
 
@@ -99,8 +101,12 @@ async def _judge(request: web.Request, endpoint: Endpoint, limit: int) -> Verdic
         return Verdict(413, "body_too_large", f"the body is larger than {limit} bytes",
                        body_size=max(request.content_length or 0, limit + 1))
     checked = envelope.check(body, endpoint.secrets, request.headers.get("Toast-Signature"))
+    found = checked.envelope
+    if found.restaurant_guid is None and (header := request.headers.get(RESTAURANT_HEADER)):
+        # Some categories (packaging) name their restaurant only in the platform's header.
+        found = replace(found, restaurant_guid=envelope.clean_text(header, 100))
     return Verdict(checked.status, checked.reason, checked.detail, checked.verified,
-                   checked.envelope, body, len(body))
+                   found, body, len(body))
 
 
 async def _read_capped(request: web.Request, limit: int) -> bytes | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import zlib
 from collections.abc import AsyncIterator
 
@@ -39,6 +40,22 @@ async def test_a_signed_message_is_stored_exactly_and_acknowledged(
     assert detail["receivedAt"].endswith("Z") and len(detail["receivedAt"]) == 24
     async with h.client.get("/api/messages/1/body") as response:
         assert await response.read() == body
+
+
+async def test_a_restaurant_named_only_in_the_header_is_the_messages_restaurant(
+        make_receiver: MakeReceiver) -> None:
+    """packaging_updated carries no restaurantGuid in its details; the platform's
+    Toast-Restaurant-External-ID header names the restaurant (a GUID in the body wins)."""
+    h = await make_receiver()
+    body = json.dumps({"timestamp": "2024-03-28T15:11:01.050Z", "eventCategory": "packaging",
+                       "eventType": "packaging_updated", "guid": "p-1",
+                       "details": {"packagingConfig": {"enabled": True, "items": []}}}).encode()
+    header = {"Toast-Restaurant-External-ID": "aaaaaaaa-1111-2222-3333-444444444444"}
+    assert (await h.post("orders", body, signed(body, **header)))[0] == 200
+    assert (await h.get("/api/messages/1"))["restaurantGuid"] == header["Toast-Restaurant-External-ID"]
+    other = envelope(guid="m-1")   # details.restaurantGuid 00000000-...
+    assert (await h.post("orders", other, signed(other, **header)))[0] == 200
+    assert (await h.get("/api/messages/2"))["restaurantGuid"] == "00000000-1111-2222-3333-444444444444"
 
 
 async def test_any_of_several_secrets_verifies(make_receiver: MakeReceiver) -> None:
