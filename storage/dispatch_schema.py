@@ -173,4 +173,10 @@ END
 $$;
 """
 
-DISPATCH_SCHEMA = Schema("dispatcher", (_V1,), postgresql=(_PG_V1,))
+# Version 2: the event log filtered by status (the portal's Status filter; Not sent above all)
+# reads only the matching rows, newest first, instead of every delivery of the subscription.
+_V2 = """
+CREATE INDEX delivery_by_subscription_status ON delivery (subscription_guid, status, created_at, id);
+"""
+
+DISPATCH_SCHEMA = Schema("dispatcher", (_V1, _V2), postgresql=(_PG_V1, _V2))

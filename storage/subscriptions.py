@@ -128,6 +128,9 @@ async def load_subscription(conn: Any, guid: str) -> SubscriptionRecord:
         return _found(await cur.fetchone(), guid)
 
 
+_DELETE_CHUNK = 500   # event GUIDs per statement (well under either backend's parameter limit)
+
+
 class SubscriptionStore:
     def __init__(self, db: AnyDatabase) -> None:
         self._db = db
@@ -179,14 +182,20 @@ class SubscriptionStore:
 
     async def delete(self, guid: str) -> None:
         async with self._db.write() as conn:
+            async with conn.execute("SELECT DISTINCT event_guid FROM delivery "
+                                    "WHERE subscription_guid = ?", (guid,)) as cur:
+                events = [row[0] for row in await cur.fetchall()]
             cursor = await conn.execute("DELETE FROM subscription WHERE guid = ?", (guid,))
             if cursor.rowcount == 0:
                 raise NotFound(f"no subscription {guid}")
-            # Events no delivery refers to any more are gone with their last subscription.
-            await conn.execute(
-                "DELETE FROM event WHERE NOT EXISTS "
-                "(SELECT 1 FROM delivery WHERE delivery.event_guid = event.guid)"
-            )
+            # Its events that no delivery refers to any more go with it: only its own events
+            # are looked at (by the event index), not the whole event table.
+            for start in range(0, len(events), _DELETE_CHUNK):
+                chunk = events[start:start + _DELETE_CHUNK]
+                await conn.execute(
+                    f"DELETE FROM event WHERE guid IN ({', '.join('?' * len(chunk))}) AND NOT "
+                    "EXISTS (SELECT 1 FROM delivery WHERE delivery.event_guid = event.guid)",
+                    tuple(chunk))
 
     async def transitions(self, guid: str, since: float | None = None,
                           limit: int = 1000) -> list[TransitionRecord]:
