@@ -13,7 +13,7 @@ from aiohttp import web
 
 from dispatcher.backoff import PRESETS
 from dispatcher.clock import ScaledClock
-from dispatcher.service import DispatcherService
+from dispatcher.service import MAX_EVENTS_PER_REQUEST, DispatcherService
 from dispatcher.settings import DispatcherSettings
 from storage.backends import open_storage
 from storage.settings import StorageSettings
@@ -92,7 +92,11 @@ async def queue_deliveries(aiohttp_server, db_path: Storage, count: int,
         await service.create_subscription(event_category="menus",
                                           url=str(target.make_url("/hook")),
                                           notification_email="dev@example.com")
-        return {e.guid for e in await service.send_events(category="menus", count=count)}
+        made: set[str] = set()
+        while len(made) < count:   # a request makes MAX_EVENTS_PER_REQUEST at most
+            step = min(count - len(made), MAX_EVENTS_PER_REQUEST)
+            made |= {e.guid for e in await service.send_events(category="menus", count=step)}
+        return made
     finally:
         await db.close()
 

@@ -41,7 +41,10 @@ async def test_a_healthy_endpoint_never_pauses(endpoint, storage_settings) -> No
     assert data["events"] == 1200, data
     assert data["attempts"] == data["successes"] == 1200, json.dumps({k: v for k, v in data.items() if k != "timeline"})
     assert data["errors"] == data["notSent"] == data["pendingAtEnd"] == 0
-    assert data["verdict"] == "never paused; peak 0 errors in any 5-minute window (limit 50)"
+    if data["timing"]["exact"]:
+        assert data["verdict"] == "never paused; peak 0 errors in any 5-minute window (limit 50)"
+    else:   # a starved machine met a moment late while an attempt was in flight: it says so
+        assert data["timing"]["lateSeconds"] > 0.1 and data["verdict"].startswith("INEXACT: ")
     assert data["latencyMs"]["p50"] is not None and data["timeline"][0]["attempts"] > 0
 
 
