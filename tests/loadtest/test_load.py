@@ -33,6 +33,17 @@ def pause_moments(data: dict) -> list[float]:
     return [p["at"] for p in data["pauses"]]
 
 
+def slack(data: dict) -> float:
+    """What a run may be off by beyond the rules' own tolerance: nothing when it was exact; on
+    a starved machine (a moment met late while an attempt was in flight) as late as it says it
+    was, and then its verdict must say INEXACT instead of naming one."""
+    timing = data["timing"]
+    if timing["exact"]:
+        return 0.0
+    assert timing["lateSeconds"] > 0.1 and data["verdict"].startswith("INEXACT: "), data["verdict"]
+    return timing["lateSeconds"]
+
+
 async def test_a_healthy_endpoint_never_pauses(endpoint, storage_settings) -> None:
     url = await endpoint(verifying())   # every event arrives signed with the caller's secret
     report = await run_load(LoadOptions(url, SECRET, Scenario(10, 120),
@@ -41,10 +52,8 @@ async def test_a_healthy_endpoint_never_pauses(endpoint, storage_settings) -> No
     assert data["events"] == 1200, data
     assert data["attempts"] == data["successes"] == 1200, json.dumps({k: v for k, v in data.items() if k != "timeline"})
     assert data["errors"] == data["notSent"] == data["pendingAtEnd"] == 0
-    if data["timing"]["exact"]:
+    if not slack(data):
         assert data["verdict"] == "never paused; peak 0 errors in any 5-minute window (limit 50)"
-    else:   # a starved machine met a moment late while an attempt was in flight: it says so
-        assert data["timing"]["lateSeconds"] > 0.1 and data["verdict"].startswith("INEXACT: ")
     assert data["latencyMs"]["p50"] is not None and data["timeline"][0]["attempts"] > 0
 
 
@@ -57,18 +66,20 @@ async def test_a_dead_endpoint_pauses_and_stops_when_predict_says_at_any_time_sc
             for scale in (None, 300)]
 
     for data in runs:
-        assert data["timing"]["exact"] is True, data["timing"]
+        late = slack(data)
         assert data["successes"] == 0 and set(data["errorsByKind"]) == {"500"}
         assert data["pauses"][0]["errorsInWindow"] == 50
         assert len(data["pauses"]) == len(model["pauses"]) == 8 and data["pausesAtStop"] == 9
         for seen, expected in zip(pause_moments(data), pause_moments(model)):
-            assert seen == pytest.approx(expected, abs=0.1)
-        assert data["stoppedAt"] == pytest.approx(model["stoppedAt"], abs=1.0)
-        assert data["verdict"] == model["verdict"]
+            assert seen == pytest.approx(expected, abs=0.1 + late)
+        assert data["stoppedAt"] == pytest.approx(model["stoppedAt"], abs=1.0 + late)
+        if not late:
+            assert data["verdict"] == model["verdict"]
         assert data["notSent"] > 0   # events made while paused or stopped were not sent
     uncapped, capped = runs
-    assert capped["stoppedAt"] == pytest.approx(uncapped["stoppedAt"], abs=1.0)
-    assert pause_moments(capped) == pytest.approx(pause_moments(uncapped), abs=0.1)
+    late = slack(uncapped) + slack(capped)
+    assert capped["stoppedAt"] == pytest.approx(uncapped["stoppedAt"], abs=1.0 + late)
+    assert pause_moments(capped) == pytest.approx(pause_moments(uncapped), abs=0.1 + late)
     assert capped["attempts"] == uncapped["attempts"] and capped["events"] == uncapped["events"]
     assert uncapped["timing"]["compression"] > 10   # idle gaps skipped: 8 minutes, not 8 minutes
 
@@ -94,7 +105,7 @@ async def test_a_slow_endpoint_times_out_and_pauses_when_the_platform_would(endp
     assert set(data["errorsByKind"]) == {"timeout"}
     # As on the platform, attempts overlap: 20 a second, each held 2 s, about 40 at once.
     assert most >= 30, most
-    assert pause_moments(data)[0] == pytest.approx(pause_moments(model)[0], abs=0.1)
+    assert pause_moments(data)[0] == pytest.approx(pause_moments(model)[0], abs=0.1 + slack(data))
     assert data["timing"]["compression"] <= 1.2   # busy all the time: no compression
 
 
@@ -107,12 +118,16 @@ async def test_a_30_percent_failing_endpoint_gives_the_same_answers_at_any_time_
         runs.append((await run_load(LoadOptions(url, SECRET, scenario, time_scale=scale))).data)
     model = predict(scenario, Model(error_rate=0.3, latency=0.0), RULES).data
     uncapped, capped = runs
-    assert capped["errors"] == uncapped["errors"] and capped["attempts"] == uncapped["attempts"]
-    assert pause_moments(capped) == pytest.approx(pause_moments(uncapped), abs=0.1)
+    late = slack(uncapped) + slack(capped)
+    if not late:   # the same answers in the same order: the same course, to the attempt
+        assert capped["errors"] == uncapped["errors"] and capped["attempts"] == uncapped["attempts"]
+        assert pause_moments(capped) == pytest.approx(pause_moments(uncapped), abs=0.1)
+        assert uncapped["verdict"].startswith("paused ")
+    assert pause_moments(capped)[0] == pytest.approx(pause_moments(uncapped)[0], abs=0.1 + late)
     assert uncapped["errors"] / uncapped["attempts"] == pytest.approx(0.3, abs=0.08)
     # 50 errors at 6 per second: predict's draws are its own, so only about the same moment.
     assert pause_moments(uncapped)[0] == pytest.approx(pause_moments(model)[0], abs=4)
-    assert uncapped["stoppedAt"] is None and uncapped["verdict"].startswith("paused ")
+    assert uncapped["stoppedAt"] is None
 
 
 async def test_a_hanging_endpoint_times_out(endpoint, hanging) -> None:
