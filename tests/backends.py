@@ -133,3 +133,16 @@ def connect(settings: StorageSettings) -> Iterator[SyncConnection]:
         yield conn
     finally:
         conn.close()
+
+
+@contextmanager
+def sqlite_write_lock(path: Path, wait: float = 0.0) -> Iterator[None]:
+    """Another writer holds the SQLite file's write lock while the block runs; ``wait``: how
+    long it waits its turn behind the writers already there (0: it must get it at once)."""
+    blocker = sqlite3.connect(path, timeout=wait)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    finally:
+        blocker.rollback()
+        blocker.close()

@@ -3,18 +3,17 @@ is gone, the schema is behind or the delivery loop has stopped, and ready again 
 
 from __future__ import annotations
 
-import sqlite3
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient
 
 from dispatcher.app import ENGINE
 from hooksim.health import STUCK_SECONDS, engine_problem
 from storage.web import DATABASE
+from tests.backends import sqlite_write_lock
 from tests.observability.conftest import MakeApp
 from tests.reliability.test_storage_unavailable import set_read_only
 
@@ -51,25 +50,12 @@ async def test_ready_until_the_database_turns_read_only_then_ready_again(make_ap
     assert (await client.get("/healthz")).status == 200   # liveness never asked the database
 
 
-@contextmanager
-def write_lock(path: Path) -> Iterator[None]:
-    """Another writer takes the file's write lock (waiting its turn behind the app's own
-    writes, unlike test_storage_unavailable.locked) and holds it."""
-    blocker = sqlite3.connect(path, timeout=5)
-    blocker.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    finally:
-        blocker.rollback()
-        blocker.close()
-
-
 async def test_not_ready_while_another_writer_holds_the_sqlite_file(make_app: MakeApp,
                                                                     storage_settings: Any) -> None:
     if storage_settings.backend != "sqlite":
-        return   # a lock on a file: SQLite's way of being unavailable
+        pytest.skip("a lock on a file: SQLite's way of being unavailable")
     client = await make_app(storage=QUICK)
-    with write_lock(Path(storage_settings.path)):
+    with sqlite_write_lock(Path(storage_settings.path), wait=5):
         status, answer = await readiness(client)
         assert (status, answer["failed"]) == (503, ["database"])
         assert "locked" in answer["checks"]["database"]["detail"]

@@ -4,9 +4,6 @@ once it is writable again."""
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -20,23 +17,12 @@ from storage.postgres import PostgresDatabase
 from storage.sqlite import Database
 from storage.settings import StorageSettings
 from storage.web import DATABASE, setup_database
+from tests.backends import sqlite_write_lock
 from tests.dispatcher.conftest import FAST
 from tests.receiver.conftest import MakeReceiver, envelope, signed
 
 SUBSCRIPTION = {"eventCategory": "stock", "url": "http://127.0.0.1:9/hook",
                 "notificationEmail": "dev@example.com"}
-
-
-@contextmanager
-def locked(path: Path) -> Iterator[None]:
-    """Another process-like writer holds the database's write lock."""
-    blocker = sqlite3.connect(path, timeout=0)
-    blocker.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    finally:
-        blocker.rollback()
-        blocker.close()
 
 
 async def set_read_only(db: Database | PostgresDatabase, on: bool) -> None:
@@ -86,7 +72,7 @@ async def dispatcher_api(aiohttp_client, tmp_path: Path):
 async def test_admin_api_answers_503_while_locked_then_recovers(aiohttp_client, tmp_path: Path
                                                                 ) -> None:
     api = await dispatcher_api(aiohttp_client, tmp_path)
-    with locked(tmp_path / "api.db"):
+    with sqlite_write_lock(tmp_path / "api.db"):
         resp = await api.post("/api/subscriptions", json=SUBSCRIPTION)
         answer = await resp.json()
         assert resp.status == 503, answer
