@@ -34,7 +34,8 @@ def setup_portal(app: web.Application, settings: Settings, *,
                                undefined=jinja2.StrictUndefined)
     # The category list and the default name come from the dispatcher: one rule, not two.
     env.globals.update(static=_static_url, categories=sorted(CATEGORIES),
-                       default_name=default_name)
+                       default_name=default_name,
+                       category_names={c: default_name(c) for c in sorted(CATEGORIES)})
     app.router.add_static("/static/", HERE / "static")
     pages.add_routes(app, receiver_enabled=receiver_enabled)
     restaurants.add_routes(app)

@@ -15,6 +15,7 @@ import sys
 import tempfile
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,17 +78,16 @@ class Server:
         return json.loads(text) if text else None
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def server(request: pytest.FixtureRequest) -> Iterator[Server]:
-    """``hooksim serve`` on each backend in turn: the pages read and write through the same
-    stores on SQLite and PostgreSQL."""
+@contextmanager
+def serve(backend: str, **extra_env: str) -> Iterator[Server]:
+    """``hooksim serve`` on ``backend`` in a fresh folder, with ``extra_env`` settings."""
     cwd = Path(tempfile.mkdtemp(prefix="hooksim-portal-"))
-    with storage_settings_for(request.param, cwd) as settings:
+    with storage_settings_for(backend, cwd) as settings:
         args, storage_env = process_storage(settings)
         env = {**os.environ, "HOOKSIM_DEMO_ENABLED": "false", "HOOKSIM_CLOCK_TIME_SCALE": "120",
                "HOOKSIM_LOG_LEVEL": "warning",
                "HOOKSIM_RECEIVER_AUTO_ENDPOINTS": "true",  # demo off: no endpoints configured
-               **storage_env}
+               **storage_env, **extra_env}
         process = subprocess.Popen([sys.executable, "-m", "hooksim", "serve", "--port", "0",
                                     *args], cwd=cwd, env=env, stdout=subprocess.PIPE,
                                    stderr=subprocess.DEVNULL)
@@ -105,6 +105,14 @@ def server(request: pytest.FixtureRequest) -> Iterator[Server]:
             except subprocess.TimeoutExpired:
                 process.kill()
             shutil.rmtree(cwd, ignore_errors=True)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def server(request: pytest.FixtureRequest) -> Iterator[Server]:
+    """``hooksim serve`` on each backend in turn: the pages read and write through the same
+    stores on SQLite and PostgreSQL."""
+    with serve(request.param) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")

@@ -95,14 +95,14 @@ def test_the_whole_walkthrough(page: Any, server: Server) -> None:
     # Make the receiver fail from the inbox's fault controls.
     page.get_by_role("link", name="Receiver inbox").click()
     expect(page.locator("#inbox tbody tr")).to_have_count(3)
-    expect(page.locator("#inbox tbody")).to_contain_text("unchecked")   # no secret configured
+    expect(page.locator("#inbox tbody")).to_contain_text("Unchecked")   # no secret configured
     fault_row = page.locator('#endpoints tr[data-endpoint=""]')
     fault_row.get_by_label("Endpoint name").fill("stock")
     fault_row.get_by_label("new endpoint: answer status").fill("500")
     fault_row.get_by_role("button", name="Apply").click()
     expect(page.locator("#flash")).to_contain_text("Faults set on stock")
     server.call("POST", "/api/events", {"eventCategory": "stock", "count": 1})
-    expect(page.locator("#inbox tbody tr").first).to_contain_text("fault", timeout=10_000)
+    expect(page.locator("#inbox tbody tr").first).to_contain_text("Fault: ", timeout=10_000)
     shot(page, "inbox")
 
     # Watch the subscription become Paused, then Stopped, in the pages.
@@ -116,6 +116,15 @@ def test_the_whole_walkthrough(page: Any, server: Server) -> None:
     page.goto(f"{server.base}/webhooks/{guid}/backoff")
     expect(page.locator("#history tbody")).to_contain_text("Stopped")
     expect(page.locator("#chart svg .bar").first).to_be_attached()
+    # A stopped subscription: the card says what stopped it (its window is cleared), and the
+    # chart ends in a stopped band.
+    stop = [t for t in server.call("GET", f"/api/subscriptions/{guid}/backoff")["history"]
+            if t["kind"] == "STOPPED"][-1]
+    expect(page.locator("#bo-pauses-label")).to_have_text("Pauses when stopped")
+    expect(page.locator("#bo-pauses")).to_contain_text(f"{stop['pausesInWindow']} (stop at")
+    assert stop["pausesInWindow"] > 0
+    expect(page.locator("#chart svg rect.shade.stopped")).to_have_count(1)
+    expect(page.locator("#history tbody tr").first).to_contain_text("Stopped")   # newest first
     shot(page, "backoff")
 
     # Filter events by status, open one's details, replay it once the endpoint is healed.

@@ -54,6 +54,9 @@ function flash(message, kind) {
   box.hidden = false;
 }
 
+const CATEGORY_NAMES = JSON.parse(document.body.dataset.categories || "{}");
+function categoryLabel(slug) { return CATEGORY_NAMES[slug] || slug; }
+
 function when(text) { return text ? text.replace("T", " ").replace(/\.\d+Z$/, "Z") : "—"; }
 
 const STATUS_LABEL = { ACTIVE: "Active", PAUSED: "Paused", STOPPED: "Stopped", SUCCESS: "Success",
@@ -77,6 +80,18 @@ async function copyText(text, button) {
   const label = button.textContent;
   button.textContent = "Copied";
   setTimeout(() => { button.textContent = label; }, 1500);
+}
+
+// Long values (URLs, GUIDs, secrets) stay on one line: cut with an ellipsis, the whole value in
+// the tooltip, a Copy button beside it; rows keep one line and the page keeps its width.
+function longValue(text, label, { kind = "guid", shown } = {}) {
+  if (!text) return "—";
+  const value = shown || el("code", {}, text);
+  value.classList.add("truncate", kind);
+  if (!value.title) value.title = text;
+  return el("span", { class: "long" }, value,
+    el("button", { type: "button", class: "small copy", "aria-label": `Copy ${label}`,
+      onclick: (event) => copyText(text, event.currentTarget) }, "Copy"));
 }
 
 function dateParam(value, end) {
@@ -121,17 +136,16 @@ async function webhooksPage() {
   }
 
   function secretCell(sub) {
-    const value = el("code", { class: "secret", "data-hidden": "true" }, "••••••••");
+    const value = el("code", { class: "secret", "data-hidden": "true", title: "hidden: Reveal shows it" }, "••••••••");
     const reveal = el("button", { type: "button", class: "small", "aria-label": `Reveal secret of ${sub.name}`,
       onclick: () => {
         const hidden = value.dataset.hidden === "true";
         value.textContent = hidden ? sub.secret : "••••••••";
+        value.title = hidden ? sub.secret : "hidden: Reveal shows it";
         value.dataset.hidden = hidden ? "false" : "true";
         reveal.textContent = hidden ? "Hide" : "Reveal";
       } }, "Reveal");
-    const copy = el("button", { type: "button", class: "small", "aria-label": `Copy secret of ${sub.name}`,
-      onclick: (event) => copyText(sub.secret, event.currentTarget) }, "Copy");
-    return el("td", { class: "nowrap" }, value, " ", reveal, " ", copy);
+    return el("td", { class: "nowrap" }, longValue(sub.secret, `secret of ${sub.name}`, { kind: "secret", shown: value }), " ", reveal);
   }
 
   async function load() {
@@ -140,19 +154,19 @@ async function webhooksPage() {
       const last = el("td", {}, "…");
       lastDelivery(sub.guid, last);
       return el("tr", { dataset: { guid: sub.guid } },
-        el("td", {}, sub.name),
+        el("td", { class: "name" }, sub.name),
         el("td", {}, badge(sub.status)),
-        el("td", {}, el("code", {}, sub.guid)),
-        el("td", {}, sub.eventCategory),
-        el("td", { class: "url" }, sub.url),
+        el("td", { class: "nowrap" }, longValue(sub.guid, `GUID of ${sub.name}`)),
+        el("td", {}, categoryLabel(sub.eventCategory)),
+        el("td", { class: "nowrap" }, longValue(sub.url, `URL of ${sub.name}`, { kind: "url" })),
         last,
         secretCell(sub),
-        el("td", { class: "nowrap" },
-          el("button", { type: "button", class: "small", onclick: () => openEdit(sub) }, "Edit"), " ",
-          el("a", { href: `/webhooks/${sub.guid}/events`, class: "button small" }, "Events"), " ",
-          el("a", { href: `/webhooks/${sub.guid}/backoff`, class: "button small" }, "Back-off"), " ",
+        el("td", {}, el("div", { class: "row-actions" },
+          el("button", { type: "button", class: "small", onclick: () => openEdit(sub) }, "Edit"),
+          el("a", { href: `/webhooks/${sub.guid}/events`, class: "button small" }, "Events"),
+          el("a", { href: `/webhooks/${sub.guid}/backoff`, class: "button small" }, "Back-off"),
           sub.status === "STOPPED" ? el("button", { type: "button", class: "small primary",
-            onclick: () => restart(sub) }, "Restart") : null));
+            onclick: () => restart(sub) }, "Restart") : null)));
     });
     fillRows(tbody, rows, "No webhooks yet: add one.", 8);
   }
@@ -221,7 +235,7 @@ async function eventsPage(guid) {
   async function header() {
     try {
       const sub = await api("GET", `/api/subscriptions/${guid}`);
-      document.getElementById("sub-name").textContent = `${sub.name} (${sub.eventCategory})`;
+      document.getElementById("sub-name").textContent = `${sub.name} (${categoryLabel(sub.eventCategory)})`;
       document.getElementById("sub-status").replaceChildren(badge(sub.status));
     } catch (e) { flash(e.message, "bad"); }
   }
@@ -247,8 +261,9 @@ async function eventsPage(guid) {
     nextButton.disabled = !nextCursor;
     pageInfo.textContent = `Page ${pageNumber}`;
     const rows = page.items.map((d) => el("tr", { dataset: { webhook: d.webhookGuid } },
-      el("td", {}, el("button", { type: "button", class: "link mono", onclick: () => openDetails(d.webhookGuid),
-        "aria-label": `Details of ${d.webhookGuid}` }, d.webhookGuid)),
+      el("td", { class: "nowrap" }, longValue(d.webhookGuid, `webhook GUID ${d.webhookGuid}`, { shown:
+        el("button", { type: "button", class: "link mono", onclick: () => openDetails(d.webhookGuid),
+          "aria-label": `Details of ${d.webhookGuid}` }, d.webhookGuid) })),
       el("td", {}, d.eventType),
       el("td", {}, when(d.firstSentAt)),
       el("td", {}, String(d.totalAttempts)),
@@ -274,7 +289,7 @@ async function eventsPage(guid) {
     const d = await api("GET", `/api/deliveries/${webhookGuid}`);
     current = webhookGuid;
     const fields = [
-      ["Webhook GUID", d.webhookGuid], ["Event GUID", d.eventGuid], ["Event category", d.eventCategory],
+      ["Webhook GUID", d.webhookGuid], ["Event GUID", d.eventGuid], ["Event category", categoryLabel(d.eventCategory)],
       ["Event type", d.eventType], ["Status", STATUS_LABEL[d.status] || d.status],
       ["Webhook URL", d.webhookUrl], ["Route key", d.routeKey], ["Signature", d.signature],
       ["Created", when(d.createdAt)], ["First sent", when(d.firstSentAt)],
@@ -311,6 +326,42 @@ async function eventsPage(guid) {
 
 // -- Back-off ----------------------------------------------------------------------------------
 async function backoffPage(guid) {
+  const HISTORY_PAGE = 10;
+  let historyPage = 0, history = [];
+  const older = document.getElementById("history-older");
+  const newer = document.getElementById("history-newer");
+
+  function showHistory() {
+    // Newest first, a page at a time: the latest transition is what people look for.
+    const newest = [...history].reverse();
+    const pages = Math.max(1, Math.ceil(newest.length / HISTORY_PAGE));
+    historyPage = Math.min(historyPage, pages - 1);
+    const shown = newest.slice(historyPage * HISTORY_PAGE, (historyPage + 1) * HISTORY_PAGE);
+    fillRows(document.querySelector("#history tbody"), shown.map((t) => el("tr", {},
+      el("td", {}, when(t.at)), el("td", {}, badge(t.kind)), el("td", {}, t.errorsInWindow),
+      el("td", {}, t.pausesInWindow), el("td", {}, t.reason))), "No pauses or stops.", 5);
+    document.getElementById("history-info").textContent =
+      `Page ${historyPage + 1} of ${pages} · ${history.length} transition(s), newest first`;
+    newer.disabled = historyPage === 0;
+    older.disabled = historyPage >= pages - 1;
+  }
+
+  function showState(state, rates) {
+    // A stopped subscription's window is cleared; what matters is what stopped it, which the
+    // STOPPED transition recorded.
+    const stop = state.status === "STOPPED" ? [...state.history].reverse().find((t) => t.kind === "STOPPED") : null;
+    document.getElementById("bo-status").replaceChildren(badge(state.status));
+    document.getElementById("bo-errors-label").textContent = stop ? "Errors when stopped" : "Errors in the window";
+    document.getElementById("bo-pauses-label").textContent = stop ? "Pauses when stopped" : "Pauses in the window";
+    document.getElementById("bo-until-label").textContent = stop ? "Stopped at" : "Paused until";
+    const errors = stop ? stop.errorsInWindow : state.errorsInWindow;
+    const pauses = stop ? stop.pausesInWindow : state.pausesInWindow;
+    document.getElementById("bo-errors").textContent = `${errors} (pause at ${rates.errorsToPause})`;
+    document.getElementById("bo-pauses").textContent = `${pauses} (stop at ${rates.pausesToStop})`;
+    document.getElementById("bo-until").textContent = stop ? when(stop.at)
+      : state.status === "STOPPED" ? "—" : when(state.pausedUntil);
+  }
+
   async function load() {
     let sub, state, rates;
     try {
@@ -318,16 +369,14 @@ async function backoffPage(guid) {
         api("GET", `/api/subscriptions/${guid}/backoff`),
         api("GET", `/api/subscriptions/${guid}/backoff/errors?minutes=30`)]);
     } catch (e) { flash(e.message, "bad"); return; }
-    document.getElementById("sub-name").textContent = `${sub.name} (${sub.eventCategory})`;
-    document.getElementById("bo-status").replaceChildren(badge(state.status));
-    document.getElementById("bo-errors").textContent = `${state.errorsInWindow} (pause at ${rates.errorsToPause})`;
-    document.getElementById("bo-pauses").textContent = `${state.pausesInWindow} (stop at ${rates.pausesToStop})`;
-    document.getElementById("bo-until").textContent = when(state.pausedUntil);
-    fillRows(document.querySelector("#history tbody"), state.history.map((t) => el("tr", {},
-      el("td", {}, when(t.at)), el("td", {}, badge(t.kind)), el("td", {}, t.errorsInWindow),
-      el("td", {}, t.pausesInWindow), el("td", {}, t.reason))), "No pauses or stops.", 5);
+    document.getElementById("sub-name").textContent = `${sub.name} (${categoryLabel(sub.eventCategory)})`;
+    showState(state, rates);
+    history = state.history;
+    showHistory();
     drawChart(document.getElementById("chart"), rates, state);
   }
+  older.addEventListener("click", () => { historyPage += 1; showHistory(); });
+  newer.addEventListener("click", () => { historyPage -= 1; showHistory(); });
   await load();
   setInterval(load, 2000);
 }
@@ -353,7 +402,7 @@ function drawChart(box, rates, state) {
   const y = (v) => T + (H - T - B) * (1 - v / top);
   const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, width: "100%", class: "chart" });
   // Shade paused and stopped periods from the history (oldest first).
-  const history = [...state.history].reverse();
+  const history = state.history;   // the API gives it oldest first
   let openKind = null, openAt = null;
   const shade = (kind, from, to) => {
     const x1 = Math.max(x(from), L), x2 = Math.min(x(to), W - 10);
@@ -466,7 +515,7 @@ async function restaurantsPage() {
       error.textContent = "";
       fillRows(document.querySelector("#restaurants tbody"), data.items.map((r) => el("tr", {},
         el("td", {}, r.restaurantName), el("td", {}, r.locationName), el("td", {}, [r.restaurantCity, r.restaurantState].filter(Boolean).join(", ")),
-        el("td", {}, el("code", {}, r.restaurantGuid)), el("td", {}, when(r.connectedAt)),
+        el("td", { class: "nowrap" }, longValue(r.restaurantGuid, `GUID of ${r.restaurantName}`)), el("td", {}, when(r.connectedAt)),
         el("td", {}, `${r.lastEventType} · ${when(r.lastEventAt)}`))), "No connected restaurants match.", 6);
       document.getElementById("restaurant-count").textContent = `${data.items.length} connected restaurant(s)`;
     } catch (e) { if (mine === generation) error.textContent = e.message; }
@@ -474,6 +523,20 @@ async function restaurantsPage() {
   form.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(load, 200); });
   form.addEventListener("submit", (e) => { e.preventDefault(); load(); });
   await load();
+}
+
+// The API says verified true (signature checked and good), false (rejected, with a reason code)
+// or null (the endpoint has no secret to check against): one word a person reads for each.
+const REJECTION = { missing_signature: "no signature", malformed_signature: "malformed signature",
+  signature_mismatch: "signature does not match", body_without_timestamp: "no timestamp in the body",
+  unreadable_body: "unreadable body" };
+function verification(m) {
+  if (m.verified === true) return { kind: "success", text: "Verified", filter: "yes" };
+  if (m.verified === false) {
+    const why = REJECTION[m.reason] || m.reason;
+    return { kind: "failure", text: why ? `Rejected: ${why}` : "Rejected", filter: "no" };
+  }
+  return { kind: "unchecked", text: "Unchecked", filter: "unchecked" };
 }
 
 // -- Receiver inbox ----------------------------------------------------------------------------
@@ -497,23 +560,22 @@ async function inboxPage() {
     if (f.endpoint.value && m.endpoint !== f.endpoint.value.trim()) return false;
     if (f.category.value && m.category !== f.category.value.trim()) return false;
     if (f.type.value && m.type !== f.type.value.trim()) return false;
-    if (f.verified.value && m.verified !== f.verified.value) return false;
+    if (f.verified.value && verification(m).filter !== f.verified.value) return false;
     if (f.duplicate.value && String(m.duplicate) !== f.duplicate.value) return false;
     return !f.q.value.trim();   // text search needs the body: those show on reload only
   }
   function marks(m) {
+    const verdict = verification(m);
     return el("span", { class: "marks" },
-      m.verified === "yes" ? el("span", { class: "badge success" }, "verified")
-        : m.verified === "no" ? el("span", { class: "badge failure", title: m.reason || "" }, "rejected")
-        : el("span", { class: "badge" }, "unchecked"),
-      m.duplicate ? el("span", { class: "badge paused" }, "duplicate") : null,
-      m.fault ? el("span", { class: "badge stopped" }, "fault: " + m.fault) : null);
+      el("span", { class: "badge " + verdict.kind, title: verdict.text }, verdict.text),
+      m.duplicate ? el("span", { class: "badge paused" }, "Duplicate") : null,
+      m.fault ? el("span", { class: "badge stopped" }, "Fault: " + m.fault) : null);
   }
   function row(m) {
     return el("tr", { dataset: { id: m.id } },
       el("td", {}, el("button", { type: "button", class: "link", onclick: () => openMessage(m.id),
         "aria-label": `Details of message ${m.id}` }, when(m.receivedAt))),
-      el("td", {}, m.endpoint), el("td", {}, m.type || "—"), el("td", {}, el("code", {}, m.restaurantGuid || "—")),
+      el("td", {}, m.endpoint), el("td", {}, m.type || "—"), el("td", { class: "nowrap" }, longValue(m.restaurantGuid, "restaurant GUID")),
       el("td", {}, marks(m)), el("td", {}, String(m.status)));
   }
   async function load(append) {
@@ -557,7 +619,7 @@ async function inboxPage() {
     const m = await api("GET", `/api/messages/${id}`);
     const fields = [["Received", when(m.receivedAt)], ["Endpoint", m.endpoint], ["Path", m.path],
       ["Event GUID", m.eventGuid || "—"], ["Category", m.category || "—"], ["Event type", m.type || "—"],
-      ["Restaurant", m.restaurantGuid || "—"], ["Verified", m.verified + (m.reason ? ` (${m.reason})` : "")],
+      ["Restaurant", m.restaurantGuid || "—"], ["Signature", verification(m).text],
       ["Duplicate", m.duplicate ? `yes (${m.duplicateCount})` : "no"], ["Answered", m.status],
       ["Fault", m.fault || "—"], ["From", m.remote], ["Size", `${m.bodySize} bytes`]];
     document.getElementById("message-fields").replaceChildren(
