@@ -35,7 +35,8 @@ from aiohttp.web import RequestPayloadError
 
 import signing
 from dispatcher.clock import iso  # one time format across the whole API
-from hooksim.credentials_file import (
+from hooksim.credentials_file import (  # noqa: F401 - ROTATE_CONFIRMATION: tests import it here
+    ROTATE_CONFIRMATION,
     CredentialsFileError,
     FileCredentials,
     read_credentials,
@@ -55,7 +56,6 @@ from storage.web import DATABASE
 log = structlog.get_logger("hooksim.auth")
 
 LOGIN_PATH = "/api/authentication/login"
-ROTATE_CONFIRMATION = "ROTATE SECRET"
 ACTIVITY_LIMIT_MAX = 1000
 
 CREDENTIALS_PATH = web.AppKey("credentials_path", Path)

@@ -7,10 +7,11 @@ Errors are one clear line on stderr (a traceback only with ``--debug``). Exit co
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
-from hooksim.commands import COMMAND_MODULES
+from hooksim.commands import command_modules
 from hooksim.errors import UsageError
 
 
@@ -20,7 +21,8 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; with ``command``, only the parsers of the module that registers it."""
     parser = _Parser(
         prog="hooksim",
         description="A local stand-in for Toast's webhooks: a dispatcher that plays the platform, "
@@ -29,16 +31,24 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
-    for module in COMMAND_MODULES:
+    for module in command_modules(command):
         module.register(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(next((a for a in argv if not a.startswith("-")), None))
     args = parser.parse_args(argv)
     try:
-        return int(args.handler(args) or 0)
+        code = int(args.handler(args) or 0)
+        sys.stdout.flush()   # a closed pipe shows here, inside the handler below
+        return code
+    except BrokenPipeError:
+        # `hooksim ... | head` stopped reading: stop quietly, as other command-line tools do.
+        # Python would flush stdout again at exit and complain: point it at /dev/null first.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141   # 128 + SIGPIPE, what a shell reports for a tool killed by the pipe
     except UsageError as exc:
         if args.debug:
             raise

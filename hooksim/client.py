@@ -18,9 +18,13 @@ import aiohttp
 from hooksim.auth import LOGIN_PATH
 from hooksim.credentials_file import CredentialsFileError, read_credentials
 from hooksim.errors import UsageError
+from hooksim.runtime_file import read_runtime
 from hooksim.settings import ServerSettings, Settings
 
 T = TypeVar("T")
+
+#: The running server's URL for the CLI, when --server is not given.
+URL_VARIABLE = "HOOKSIM_URL"
 
 # Answers that mean "change the command, its credentials, or start the server": exit 2.
 _USAGE_STATUSES = frozenset({0, 400, 401, 403, 413, 422, 429})
@@ -57,8 +61,15 @@ class ApiClient:
                       credentials_file: str | None = None, timeout: float = 30.0) -> ApiClient:
         """A client for the server ``settings`` describe, with the credentials file's id and secret.
 
+        The server is ``base_url`` (``--server``, or the HOOKSIM_URL variable), else the one
+        started from this folder (its runtime file), else server.host:server.port.
+
         Raises :class:`UsageError` (exit 2) if the file is missing or unreadable.
         """
+        running = None if base_url else read_runtime()
+        if running is not None:   # a server started from this folder, on whatever port
+            base_url = running["url"]
+            credentials_file = credentials_file or running.get("credentialsFile")
         path = Path(credentials_file or settings.auth.credentials_file).expanduser()
         try:
             credentials = read_credentials(path)
@@ -169,7 +180,8 @@ class ApiClient:
                             f"{self.timeout:g} s")
         if isinstance(exc, aiohttp.ClientConnectorError):
             return ApiError(0, "connection_failed", f"cannot reach hooksim at {self.base_url}: "
-                            "is `hooksim serve` running?")
+                            "start `hooksim serve` in this folder, or point the CLI at the "
+                            f"running server with --server URL or {URL_VARIABLE}=URL")
         return ApiError(0, "connection_failed", f"the connection to hooksim at {self.base_url} "
                         f"failed: {exc}")
 
@@ -200,6 +212,9 @@ def run_api_command(settings: Settings, action: Callable[[ApiClient], Awaitable[
     running, timeout) or the answer says the request itself must change (400, 401, 403, 413,
     422, 429); exit code 1 for any other answer (404 not found, 409 conflict, 5xx).
     """
+    import os
+
+    url = url or os.environ.get(URL_VARIABLE) or None
     client = ApiClient.from_settings(settings, url, credentials_file=credentials)
 
     async def main() -> T:

@@ -19,6 +19,8 @@ from hooksim.settings import Settings
 from receiver.endpoints import NAME_RULE, valid_name
 
 ENV_PREFIX = "HOOKSIM_"
+#: HOOKSIM_ variables that are not settings: the CLI's server URL (hooksim.client.URL_VARIABLE).
+NOT_SETTINGS = frozenset({"HOOKSIM_URL"})
 
 
 class ConfigError(Exception):
@@ -68,7 +70,7 @@ def _section_fields() -> dict[str, dict[str, Any]]:
 def _apply_environment(raw: dict[str, Any], environ: Mapping[str, str]) -> None:
     sections = _section_fields()
     for var, text in environ.items():
-        if not var.startswith(ENV_PREFIX):
+        if not var.startswith(ENV_PREFIX) or var in NOT_SETTINGS:
             continue
         rest = var[len(ENV_PREFIX) :].lower()
         section = next((s for s in sections if rest.startswith(s + "_")), None)

@@ -16,6 +16,9 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
+#: What a person types to rotate the client secret (the portal's dialog and the API agree).
+ROTATE_CONFIRMATION = "ROTATE SECRET"
+
 OWNER_ONLY = 0o600
 
 

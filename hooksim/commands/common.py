@@ -3,13 +3,45 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
-from hooksim.config import ConfigError, load_settings
 from hooksim.errors import UsageError
-from hooksim.logs import configure_logging
-from hooksim.settings import Settings
+
+if TYPE_CHECKING:   # the command line starts fast: settings, logging and aiohttp load on use
+    from hooksim.settings import Settings
+
+
+class LazyChoices(Sequence[str]):
+    """``choices`` for argparse read on first use (checking or printing a value), so building the
+    parser does not import what lists them: `hooksim --help` and `hooksim sign` start fast.
+    Give the argument a ``metavar``: argparse would otherwise list the choices while building."""
+
+    def __init__(self, load: Callable[[], Sequence[str]]) -> None:
+        self._load = load
+        self._items: tuple[str, ...] | None = None
+
+    def _all(self) -> tuple[str, ...]:
+        if self._items is None:
+            self._items = tuple(self._load())
+        return self._items
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._all()[index]
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+    def __contains__(self, value: object) -> bool:
+        return value in self._all()
+
+
+def categories() -> LazyChoices:
+    """The event catalogue's categories, the one list of them."""
+    def load() -> Sequence[str]:
+        from dispatcher import events as catalogue
+        return catalogue.categories()
+    return LazyChoices(load)
 
 
 def add_config_options(parser: argparse.ArgumentParser) -> None:
@@ -23,6 +55,9 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
 def settings_from_args(args: argparse.Namespace, **overrides: dict[str, Any]) -> Settings:
     """Load settings (file, environment, then command-line overrides) and configure logging."""
     import os
+
+    from hooksim.config import ConfigError, load_settings
+    from hooksim.logs import configure_logging
 
     path = args.config
     if path is None and os.path.exists("config.toml"):
@@ -40,7 +75,9 @@ def settings_from_args(args: argparse.Namespace, **overrides: dict[str, Any]) ->
 def add_api_options(parser: argparse.ArgumentParser) -> None:
     """``--url`` and ``--credentials`` for commands that talk to a running server's API."""
     parser.add_argument("--server", dest="url", metavar="URL", default=None,
-                        help="the running server's base URL (default http://server.host:server.port)")
+                        help="the running server's base URL (default: $HOOKSIM_URL, else the "
+                        "server started from this folder, found in .hooksim/runtime.json, else "
+                        "http://server.host:server.port)")
     parser.add_argument("--credentials", metavar="PATH", default=None,
                         help="credentials file written by `hooksim serve` "
                         "(default auth.credentials_file)")
@@ -59,21 +96,30 @@ def call_api(args: argparse.Namespace, method: str, path: str, *, json: Any = No
 
 
 def run_server(settings: Settings, build: Callable[[Settings], Any],
-               describe: Callable[[str, Any], list[str]]) -> int:
+               describe: Callable[[str, Any], list[str]], *, runtime_file: bool = False) -> int:
     """Build an app and serve it until a stop signal; the lines ``describe(base_url, app)``
-    returns are printed once the port is bound. Start-up problems become one-line errors."""
+    returns are printed once the port is bound. Start-up problems become one-line errors.
+    ``runtime_file``: record the URL in ``.hooksim/runtime.json`` for the CLI (removed on the
+    way out)."""
     import asyncio
+    from pathlib import Path
 
+    from hooksim.auth import CREDENTIALS_PATH
     from hooksim.credentials_file import CredentialsFileError
     from hooksim.runner import loop_factory, serve_app
+    from hooksim.runtime_file import remove_runtime, write_runtime
     from storage import StorageError
 
     try:
         app = build(settings)
     except ValueError as exc:   # settings the components refuse, e.g. invalid fault phases
         raise UsageError(f"configuration error: {exc}") from None
+    written: list[Path] = []
 
     def announce(base: str) -> None:
+        if runtime_file:
+            credentials = app[CREDENTIALS_PATH] if CREDENTIALS_PATH in app else None
+            written.append(write_runtime(base, credentials and str(credentials)))
         print("\n".join(describe(base, app)), flush=True)
 
     server = settings.server
@@ -86,6 +132,9 @@ def run_server(settings: Settings, build: Callable[[Settings], Any],
         raise UsageError(str(exc)) from None
     except OSError as exc:
         raise UsageError(f"cannot listen on {server.host}:{server.port}: {exc.strerror}") from None
+    finally:
+        for path in written:
+            remove_runtime(path)
     return 0
 
 

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from hooksim.auth import ROTATE_CONFIRMATION
+from hooksim.credentials_file import ROTATE_CONFIRMATION
 from hooksim.commands.common import add_api_options, add_config_options, call_api
 
 

@@ -7,19 +7,37 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from dispatcher import events as catalogue
-from dispatcher.events import availability
 from hooksim.commands.common import (
+    LazyChoices,
     add_api_options,
     add_config_options,
     add_export_options,
     call_api,
+    categories,
     write_export,
 )
 from hooksim.errors import UsageError
 
-# The event catalogue is the one list of categories.
-CATEGORIES = catalogue.categories()
+CATEGORIES = categories()
+DELIVERY_STATUSES = ("SUCCESS", "PENDING", "NOT_SENT", "FAILURE")
+
+
+def _snoozes() -> LazyChoices:
+    def load() -> tuple[str, ...]:
+        from dispatcher.events import availability
+        return tuple(availability.SNOOZES)
+    return LazyChoices(load)
+
+
+def _delivery_status(text: str) -> str:
+    """Any case, - or _: `--status not_sent`, `--status not-sent`, `--status NOT_SENT`."""
+    return text.strip().upper().replace("-", "_")
+
+
+def _status_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--status", type=_delivery_status, choices=DELIVERY_STATUSES,
+                        metavar="STATUS", help="only deliveries in this state: success, pending, "
+                        "not_sent or failure (any case)")
 
 
 def _command(group: argparse._SubParsersAction, name: str, handler: Callable[..., int],
@@ -39,7 +57,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         "each) through the running server.")
     actions = subs.add_subparsers(dest="action", metavar="ACTION", required=True)
     add = _command(actions, "add", _add, "subscribe a URL to an event category")
-    add.add_argument("--category", required=True, choices=CATEGORIES)
+    add.add_argument("--category", required=True, choices=CATEGORIES, metavar="CATEGORY",
+                     help="event category: %(choices)s")
     add.add_argument("--url", dest="webhook_url", required=True, help="where webhooks are sent")
     add.add_argument("--email", required=True, help="notification email address")
     add.add_argument("--name", help="default: filled from the category")
@@ -63,15 +82,16 @@ def register(commands: argparse._SubParsersAction) -> None:
                                  "subscription of their category.")
     event_actions = events.add_subparsers(dest="action", metavar="ACTION", required=True)
     send = _command(event_actions, "send", _send, "send events of one category")
-    send.add_argument("--category", required=True, choices=CATEGORIES)
+    send.add_argument("--category", required=True, choices=CATEGORIES, metavar="CATEGORY",
+                      help="event category: %(choices)s")
     send.add_argument("--type", dest="event_type", help="event type (default: any of the category)")
     send.add_argument("--restaurant", help="restaurant GUID (default: a simulated one)")
     send.add_argument("--details", help="JSON object merged over the generated details")
     send.add_argument("--count", type=int, default=1)
     send.add_argument("--large", action="store_true",
                       help="orders only: one catering-size order over 600 KB")
-    send.add_argument("--snooze", choices=tuple(availability.SNOOZES),
-                      help="restaurant_availability_toggle only: a channel snoozed now, back on "
+    send.add_argument("--snooze", choices=_snoozes(), metavar="WHEN",
+                      help="%(choices)s; restaurant_availability_toggle only: a channel snoozed now, back on "
                       "after 20 or 40 minutes or at the next day's opening (two events)")
     send.add_argument("--rate", help="a stream on the server instead: events per platform time "
                       "(20/s, 600/min), each made at its own moment on the platform clock; "
@@ -84,9 +104,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     delivery_actions = deliveries.add_subparsers(dest="action", metavar="ACTION", required=True)
     listing = _command(delivery_actions, "list", _deliveries,
                        "list a subscription's deliveries, newest first")
-    listing.add_argument("--subscription", required=True, metavar="GUID")
-    listing.add_argument("--status", choices=["SUCCESS", "PENDING", "NOT_SENT", "FAILURE"])
-    listing.add_argument("--limit", type=int, default=20)
+    listing.add_argument("--subscription", required=True, metavar="GUID",
+                         help="the subscription whose deliveries to list")
+    _status_option(listing)
+    listing.add_argument("--limit", type=int, default=20, metavar="N",
+                         help="at most N deliveries, the newest (default 20, at most 1000)")
     _command(delivery_actions, "show", _delivery, "show a delivery with its attempts"
              ).add_argument("webhook_guid", metavar="WEBHOOK_GUID")
     _command(delivery_actions, "replay", _replay, "send a delivery's event again"
@@ -96,9 +118,23 @@ def register(commands: argparse._SubParsersAction) -> None:
                       "Every attempt of the subscription's deliveries as HAR 1.2: the request "
                       "as sent (exact body, signed headers), the status and the start of the "
                       "response body; opens in browser dev tools and HAR viewers.")
-    export.add_argument("--subscription", required=True, metavar="GUID")
-    export.add_argument("--status", choices=["SUCCESS", "PENDING", "NOT_SENT", "FAILURE"])
+    export.add_argument("--subscription", required=True, metavar="GUID",
+                        help="the subscription whose delivery attempts to write")
+    _status_option(export)
     add_export_options(export, ("har",))
+
+    notifications = commands.add_parser(
+        "notifications", help="list the emails the platform sent about paused or stopped webhooks",
+        description="The notification emails (pause, stop) the back-off sent, newest first.")
+    notification_actions = notifications.add_subparsers(dest="action", metavar="ACTION",
+                                                        required=True)
+    sent = _command(notification_actions, "list", _notifications,
+                    "list notification emails, newest first")
+    sent.add_argument("--subscription", metavar="GUID", help="only this subscription's emails")
+    sent.add_argument("--kind", type=str.upper, choices=("PAUSED", "STOPPED"), metavar="KIND",
+                      help="only emails about a pause (paused) or a stop (stopped)")
+    sent.add_argument("--limit", type=int, default=20, metavar="N",
+                      help="at most N emails, the newest (default 20)")
 
 
 def _table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> None:
@@ -113,7 +149,8 @@ def _print(args: argparse.Namespace, answer: Any, fields: Mapping[str, str]) -> 
         print(json.dumps(answer, indent=2))
     else:
         for label, key in fields.items():
-            print(f"{label:<18} {answer.get(key)}")
+            if answer.get(key) is not None:   # e.g. no "paused until" unless paused
+                print(f"{label:<18} {answer[key]}")
     return 0
 
 
@@ -247,6 +284,21 @@ def _deliveries(args: argparse.Namespace) -> int:
     _table([(d["webhookGuid"], d["status"], d["eventType"], d["firstSentAt"], d["attempts"],
              d["responseCode"] or d["lastOutcome"]) for d in answer["items"]],
            ("WEBHOOK GUID", "STATUS", "TYPE", "FIRST SENT", "ATTEMPTS", "RESPONSE"))
+    return 0
+
+
+def _notifications(args: argparse.Namespace) -> int:
+    answer = call_api(args, "GET", "/api/notifications", params={
+        "limit": args.limit, "kind": args.kind, "subscription": args.subscription})
+    if args.json:
+        print(json.dumps(answer, indent=2))
+        return 0
+    if not answer["items"]:
+        print("no notification emails")
+        return 0
+    _table([(n["createdAt"], n["kind"], n["status"], n["recipient"], n["subscriptionName"],
+             n["subject"]) for n in answer["items"]],
+           ("CREATED (PLATFORM TIME)", "KIND", "STATUS", "TO", "SUBSCRIPTION", "SUBJECT"))
     return 0
 
 

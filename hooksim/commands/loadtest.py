@@ -8,18 +8,15 @@ Thin: parse and check the options (one-line errors, exit 2), run the package cod
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
-import signal
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from hooksim.commands.common import categories
 from hooksim.errors import UsageError
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    from dispatcher import events as catalogue
-
     load = commands.add_parser(
         "load", help="load-test an endpoint against the platform's back-off, in compressed time",
         description="Send events to URL with hooksim's real dispatcher (delivery, retries, "
@@ -33,7 +30,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     load.add_argument("--db", metavar="PATH", help="keep the run in this SQLite file "
                       "(default: a temporary one)")
     load.add_argument("--plot", metavar="PATH", help="write a timeline picture (.png or .svg)")
-    _scenario_options(load, catalogue.categories(), duration="15m")
+    _scenario_options(load, categories(), duration="15m")
     load.set_defaults(handler=_load)
 
     check = commands.add_parser(
@@ -57,7 +54,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     predict.add_argument("--error-status", type=int, default=500, help="status of a failure")
     predict.add_argument("--timeout", type=float, default=2.0, metavar="SECONDS",
                          help="the platform's read timeout")
-    _scenario_options(predict, catalogue.categories(), duration="1h")
+    _scenario_options(predict, categories(), duration="1h")
     predict.set_defaults(handler=_predict)
 
 
@@ -67,9 +64,10 @@ def _endpoint_options(parser: argparse.ArgumentParser, timeout_help: str) -> Non
     parser.add_argument("--timeout", type=float, default=2.0, metavar="SECONDS", help=timeout_help)
 
 
-def _scenario_options(parser: argparse.ArgumentParser, categories: tuple[str, ...],
+def _scenario_options(parser: argparse.ArgumentParser, categories: Sequence[str],
                       duration: str) -> None:
-    parser.add_argument("--category", choices=categories, default="stock")
+    parser.add_argument("--category", choices=categories, default="stock", metavar="CATEGORY",
+                        help="event category (default stock): %(choices)s")
     parser.add_argument("--rate", default="20/s", help="events per platform time: 20/s, 600/min")
     parser.add_argument("--duration", default=duration, help=f"platform time: 90s, 15m, 1h (default {duration})")
     parser.add_argument("--concurrency", type=int, default=64, help="attempts in flight at most")
@@ -125,6 +123,9 @@ def _load(args: argparse.Namespace) -> int:
     _quiet_logs()
     live = Live()
 
+    import asyncio
+    import signal
+
     async def main() -> Any:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -176,6 +177,8 @@ def _finish(report: Any, args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
+    import asyncio
+
     from dispatcher.loadtest.check import run_checks
     from dispatcher.service import check_url
     from dispatcher.errors import InvalidInput
@@ -186,6 +189,7 @@ def _check(args: argparse.Namespace) -> int:
         check_url(args.url, block_private_networks=False)
     except InvalidInput as exc:
         raise UsageError(str(exc)) from None
+    _reachable(args.url, args.timeout)
     results = asyncio.run(run_checks(args.url, args.secret, timeout=args.timeout,
                                      on_result=print_check))
     passed = all(r.passed for r in results)
@@ -196,6 +200,20 @@ def _check(args: argparse.Namespace) -> int:
              "checks": [{"name": r.name, "passed": r.passed, "evidence": r.evidence}
                         for r in results]}, fh, indent=2))
     return 0 if passed else 1
+
+
+def _reachable(url: str, timeout: float) -> None:
+    """One clear line when nothing listens at ``url``, instead of one failure per check."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        socket.create_connection((parts.hostname, port), timeout=timeout).close()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise UsageError(f"cannot connect to {parts.hostname}:{port} ({url}): {reason}") from None
 
 
 def _write(path: str, write: Callable[[Any], None]) -> None:

@@ -8,8 +8,6 @@ import sys
 from typing import Any
 from urllib.parse import quote
 
-from hooksim.app import build_receiver_app
-from hooksim.client import ApiClient, run_api_command
 from hooksim.commands.common import (
     add_api_options,
     add_config_options,
@@ -116,6 +114,8 @@ def _receive(args: argparse.Namespace) -> int:
             lines.append(f"  forward:  {receiver.forward_to}")
         return lines
 
+    from hooksim.app import build_receiver_app
+
     return run_server(settings, build_receiver_app, describe)
 
 
@@ -189,6 +189,8 @@ def tail_line(message: dict[str, Any]) -> str:
 
 
 def _tail(args: argparse.Namespace) -> int:
+    from hooksim.client import ApiClient, run_api_command
+
     async def action(client: ApiClient) -> None:
         print(f"following {client.base_url}/api/messages/stream (Ctrl-C to stop)", file=sys.stderr)
         async for message in client.stream("/api/messages/stream",

@@ -6,8 +6,6 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from hooksim.app import build_app
-from hooksim.auth import CREDENTIALS_PATH
 from hooksim.commands.common import add_config_options, run_server, settings_from_args
 
 
@@ -43,6 +41,9 @@ def _serve(args: argparse.Namespace) -> int:
         overrides.setdefault("storage", {})["path"] = args.db
     if args.no_demo:
         overrides["demo"] = {"enabled": False}
+    from hooksim.app import build_app
+    from hooksim.auth import CREDENTIALS_PATH
+
     settings = settings_from_args(args, **overrides)
 
     role = settings.server.role
@@ -66,4 +67,5 @@ def _serve(args: argparse.Namespace) -> int:
             lines.append(f"  credentials: {app[CREDENTIALS_PATH]} (owner-only; the CLI reads it)")
         return lines
 
-    return run_server(settings, build_app, describe)
+    # Only the API roles: the CLI reads the file to find the API.
+    return run_server(settings, build_app, describe, runtime_file=role in ("all", "api"))

@@ -93,5 +93,6 @@ def test_without_a_server_the_error_says_what_to_do(tmp_path: Path) -> None:
     (tmp_path / "hooksim-credentials.json").write_text('{"clientId": "i", "clientSecret": "s"}')
     result = hooksim("credentials", "show", "--server", "http://127.0.0.1:9", cwd=tmp_path)
     assert result.returncode == 2
-    assert result.stderr == ("hooksim: cannot reach hooksim at http://127.0.0.1:9: is `hooksim "
-                             "serve` running?\n")
+    assert result.stderr == ("hooksim: cannot reach hooksim at http://127.0.0.1:9: start `hooksim "
+                             "serve` in this folder, or point the CLI at the running server with "
+                             "--server URL or HOOKSIM_URL=URL\n")

@@ -83,7 +83,9 @@ async def test_a_server_that_is_not_running_is_a_clear_error() -> None:
         with pytest.raises(ApiError) as failed:
             await client.request("GET", "/api/credentials")
     assert (failed.value.status, failed.value.error) == (0, "connection_failed")
-    assert str(failed.value) == f"cannot reach hooksim at {url}: is `hooksim serve` running?"
+    assert str(failed.value) == (f"cannot reach hooksim at {url}: start `hooksim serve` in this "
+                                 "folder, or point the CLI at the running server with --server "
+                                 "URL or HOOKSIM_URL=URL")
 
 
 async def test_a_slow_answer_times_out(server: Any) -> None:
@@ -108,7 +110,7 @@ async def test_stream_errors_are_api_errors(server: Any) -> None:
             [event async for event in client.stream("/api/nothing-here")]
     assert missing.value.status == 404
     async with ApiClient(f"http://127.0.0.1:{closed_port()}", "id", "secret") as client:
-        with pytest.raises(ApiError, match="is `hooksim serve` running"):
+        with pytest.raises(ApiError, match="--server URL or HOOKSIM_URL"):
             [event async for event in client.stream("/api/events")]
 
 
@@ -173,4 +175,4 @@ def test_run_api_command_maps_errors_to_exit_codes(tmp_path: Path) -> None:
         run_api_command(Settings(), call, url=f"http://127.0.0.1:{closed_port()}",
                         credentials=str(path))
     assert unreachable.value.exit_code == 2
-    assert "is `hooksim serve` running" in str(unreachable.value)
+    assert "--server URL or HOOKSIM_URL" in str(unreachable.value)
