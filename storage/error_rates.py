@@ -30,3 +30,19 @@ async def errors_per_minute(db: AnyDatabase, subscription_guid: str, start: floa
         sql = _PER_MINUTE.format(minute=_MINUTE[db.backend])
         async with conn.execute(sql, (subscription_guid, start, end)) as cur:
             return {int(minute): int(errors) for minute, errors in await cur.fetchall()}
+
+
+_ATTEMPTS = """
+SELECT count(*) AS attempts,
+       coalesce(sum(CASE WHEN a.outcome = 'http' AND a.status_code BETWEEN 200 AND 299
+                         THEN 0 ELSE 1 END), 0) AS failed
+FROM attempt a WHERE a.started_at >= ? AND a.started_at < ?
+"""
+
+
+async def attempts_between(db: AnyDatabase, start: float, end: float) -> tuple[int, int]:
+    """(delivery attempts, failed ones) of every subscription started in [start, end)."""
+    async with db.read() as conn:
+        async with conn.execute(_ATTEMPTS, (start, end)) as cur:
+            attempts, failed = await cur.fetchone()
+    return int(attempts), int(failed)

@@ -8,6 +8,7 @@ twice: the list is read from the events every time.
 from __future__ import annotations
 
 import json
+import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -55,7 +56,7 @@ class RestaurantStore:
     async def connected(self, text: str | None = None, start: float | None = None,
                         end: float | None = None) -> list[ConnectedRestaurant]:
         """Connected restaurants by name; ``text`` matches name, location, city or GUID
-        (case-insensitive), ``start``/``end`` bound when the connection was made."""
+        (ignoring case and accents), ``start``/``end`` bound when the connection was made."""
         async with self._db.read() as conn:
             sql = _LATEST.format(restaurant=_RESTAURANT[self._db.backend])
             async with conn.execute(sql) as cur:
@@ -82,4 +83,10 @@ def _matches(record: ConnectedRestaurant, text: str | None, start: float | None,
         return True
     fields = ("restaurantName", "locationName", "restaurantCity", "restaurantState")
     haystack = " ".join([record.guid, *(str(record.details.get(f, "")) for f in fields)])
-    return text.casefold() in haystack.casefold()
+    return _folded(text) in _folded(haystack)
+
+
+def _folded(text: str) -> str:
+    """Case- and accent-insensitive: "cafe ole" finds "Café Olé"."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text.casefold())
+                   if not unicodedata.combining(c))

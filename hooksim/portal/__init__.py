@@ -3,7 +3,8 @@
 Pages are server-rendered shells (Jinja2, autoescaped) whose small script calls the same JSON API
 as the CLI, authorized by the session cookie plus the page's CSRF token (see hooksim.auth), so no
 rule is implemented twice. The only routes added here that the CLI does not have are the login
-form, the logout and the connected-restaurants API (read-only views over the event table).
+form, the logout, the connected-restaurants API (read-only views over the event table), the
+Home page's overview and the favicon.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from aiohttp import web
 
 from dispatcher.events import CATEGORIES
 from dispatcher.service import default_name
-from hooksim.portal import backoff_api, pages, restaurants
+from hooksim.portal import backoff_api, overview, pages, restaurants
 from hooksim.settings import Settings
 
 HERE = Path(__file__).parent
@@ -40,6 +41,15 @@ def setup_portal(app: web.Application, settings: Settings, *,
     pages.add_routes(app, receiver_enabled=receiver_enabled)
     restaurants.add_routes(app)
     backoff_api.add_routes(app)
+    overview.add_routes(app)
+    app.router.add_get("/favicon.ico", favicon)
+
+
+async def favicon(request: web.Request) -> web.FileResponse:
+    """Browsers ask for /favicon.ico on every site: the portal's icon (SVG), not a 404."""
+    return web.FileResponse(HERE / "static" / "favicon.svg",
+                            headers={"Content-Type": "image/svg+xml",
+                                     "Cache-Control": "max-age=86400"})
 
 
 def _static_url(name: str) -> str:

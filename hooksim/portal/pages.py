@@ -12,17 +12,18 @@ from hooksim.portal.session import clear_session, page_session, set_session
 
 #: (path, template, title, nav label); the receiver's inbox only when the receiver runs.
 PAGES = [
+    ("/", "home.html", "Home"),
     ("/webhooks", "webhooks.html", "Webhooks"),
     ("/webhooks/{guid}/events", "events.html", "Webhook events"),
     ("/webhooks/{guid}/backoff", "backoff.html", "Back-off"),
     ("/credentials", "credentials.html", "Credentials"),
+    ("/activity", "activity.html", "Activity log"),
     ("/restaurants", "restaurants.html", "Connected restaurants"),
     ("/inbox", "inbox.html", "Receiver inbox"),
 ]
 
 
 def add_routes(app: web.Application, *, receiver_enabled: bool) -> None:
-    app.router.add_get("/", home)
     app.router.add_get("/login", login_form)
     app.router.add_post("/login", login)
     app.router.add_post("/logout", logout)
@@ -44,10 +45,6 @@ def _page(template: str, title: str, receiver_enabled: bool) -> Any:
     return handler
 
 
-async def home(request: web.Request) -> web.Response:
-    raise web.HTTPSeeOther("/webhooks")
-
-
 def _safe_next(target: str | None) -> str:
     """Only a local path: never send the browser to another site after login. Browsers drop
     tabs and newlines from a URL and read a backslash as a slash, so ``/<TAB>/evil.example``
@@ -56,7 +53,7 @@ def _safe_next(target: str | None) -> str:
     if (target and target.startswith("/") and not target.startswith("//")
             and all("!" <= c <= "~" and c != "\\" for c in target)):
         return target
-    return "/webhooks"
+    return "/"
 
 
 async def login_form(request: web.Request) -> web.Response:

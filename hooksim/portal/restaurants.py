@@ -16,9 +16,16 @@ from hooksim.auth import time_param
 from storage.restaurants import ConnectedRestaurant, RestaurantStore
 from storage.web import DATABASE
 
-_CSV_COLUMNS = ("restaurantGuid", "restaurantName", "locationName", "managementGroupGuid",
-                "restaurantCity", "restaurantState", "restaurantCountryCode", "connectedAt",
-                "lastEventType", "lastEventAt")
+#: The export has the page's columns, headed as on the page (the platform's report holds the
+#: same information as its page): (heading, value of a restaurant_json row).
+_CSV_COLUMNS: tuple[tuple[str, Any], ...] = (
+    ("Restaurant", lambda r: r["restaurantName"]),
+    ("Location", lambda r: r["locationName"]),
+    ("City", lambda r: ", ".join(v for v in (r["restaurantCity"], r["restaurantState"]) if v)),
+    ("GUID", lambda r: r["restaurantGuid"]),
+    ("Connected", lambda r: r["connectedAt"]),
+    ("Last event", lambda r: f"{r['lastEventType']} · {r['lastEventAt']}"),
+)
 
 
 def add_routes(app: web.Application) -> None:
@@ -58,11 +65,11 @@ async def export_restaurants(request: web.Request) -> web.Response:
     found = await _find(request)
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(_CSV_COLUMNS)
+    writer.writerow([heading for heading, _ in _CSV_COLUMNS])
     for record in found:
         row = restaurant_json(record)
         # A leading = + - @ would be a formula in a spreadsheet; quote it as text.
-        writer.writerow([_cell(row[c]) for c in _CSV_COLUMNS])
+        writer.writerow([_cell(value(row)) for _, value in _CSV_COLUMNS])
     return web.Response(body=out.getvalue().encode("utf-8"), headers={
         "Content-Type": "text/csv; charset=utf-8",
         "Content-Disposition": 'attachment; filename="connected-restaurants.csv"'})

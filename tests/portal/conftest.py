@@ -138,7 +138,8 @@ def login(page: Any, server: Server) -> None:
     page.get_by_label("Client ID").fill(server.client_id)
     page.get_by_label("Client secret").fill(server.client_secret)
     page.get_by_role("button", name="Log in").click()
-    page.wait_for_url("**/webhooks")
+    page.wait_for_url(server.base + "/")        # Home first, as on the platform
+    page.goto(server.base + "/webhooks")
 
 
 def shot(page: Any, name: str, *, full: bool = True) -> Path:

@@ -127,9 +127,18 @@ def test_the_whole_walkthrough(page: Any, server: Server) -> None:
     expect(page.locator("#history tbody tr").first).to_contain_text("Stopped")   # newest first
     shot(page, "backoff")
 
+    # Home answers "is everything healthy?": no, one webhook is stopped.
+    page.goto(server.base + "/")
+    expect(page.locator("#count-stopped")).to_have_text("1")
+    expect(page.locator("#health")).to_contain_text("paused or stopped")
+    expect(page.locator("#attention tbody")).to_contain_text("Stock levels")
+    shot(page, "home")
+
     # Filter events by status, open one's details, replay it once the endpoint is healed.
     page.goto(f"{server.base}/webhooks/{guid}/events")
-    page.get_by_label("Status").select_option("NOT_SENT")
+    page.get_by_role("button", name="Filters", exact=True).click()
+    page.get_by_label("Webhook event status").select_option("NOT_SENT")
+    page.get_by_role("button", name="Apply filters").click()
     expect(page.locator("#events tbody tr .badge").first).to_have_text("Not sent")
     expect(page.locator("#events tbody .badge:not(.not_sent)")).to_have_count(0)
     first = page.locator("#events tbody tr").first
@@ -148,7 +157,9 @@ def test_the_whole_walkthrough(page: Any, server: Server) -> None:
     row.get_by_role("button", name="Restart").click()
     expect(row.locator(".badge").first).to_have_text("Active")
     page.goto(f"{server.base}/webhooks/{guid}/events")
-    page.get_by_label("Status").select_option("NOT_SENT")
+    page.get_by_role("button", name="Filters", exact=True).click()
+    page.get_by_label("Webhook event status").select_option("NOT_SENT")
+    page.get_by_role("button", name="Apply filters").click()
     target = page.locator(f'#events tbody tr[data-webhook="{webhook_guid}"]')
     target.get_by_role("button", name="Replay").click()
     expect(page.locator("#flash")).to_contain_text("Replay")
@@ -156,7 +167,8 @@ def test_the_whole_walkthrough(page: Any, server: Server) -> None:
     while server.call("GET", f"/api/deliveries/{webhook_guid}")["status"] != "SUCCESS":
         assert time.monotonic() < deadline, "the replay never succeeded"
         time.sleep(0.2)
-    page.get_by_label("Status").select_option("SUCCESS")
+    page.get_by_label("Webhook event status").select_option("SUCCESS")
+    page.get_by_role("button", name="Apply filters").click()
     expect(page.locator(f'#events tbody tr[data-webhook="{webhook_guid}"]')).to_contain_text("Success")
 
 
@@ -213,14 +225,18 @@ def test_rotate_credentials_with_typed_confirmation(page: Any, server: Server) -
     page.get_by_role("button", name="Rotate secret").click()
     confirm = page.get_by_label("Confirmation")
     confirm.fill("rotate secret")
-    expect(page.get_by_role("button", name="Rotate", exact=True)).to_be_disabled()
+    expect(page.get_by_role("dialog")).to_contain_text("Ready to rotate the client secret")
+    expect(page.get_by_role("button", name="Continue")).to_be_disabled()
     confirm.fill("ROTATE SECRET")
-    page.get_by_role("button", name="Rotate", exact=True).click()
+    page.get_by_role("button", name="Continue").click()
     expect(page.locator("#flash")).to_contain_text("rotated")
     expect(page.locator("#client-secret")).not_to_have_text(old)
-    expect(page.locator("#activity tbody")).to_contain_text("Client secret rotated")
     new = json.loads((server.cwd / "hooksim-credentials.json").read_text())["clientSecret"]
     expect(page.locator("#client-secret")).to_have_text(new)
     shot(page, "credentials")
+    page.get_by_role("link", name="Activity log").first.click()
+    expect(page.locator("#activity tbody")).to_contain_text("Client secret rotated")
+    shot(page, "activity")
+    page.goto(server.base + "/credentials")
     page.set_viewport_size({"width": 390, "height": 844})    # a phone
     shot(page, "credentials-phone")

@@ -37,7 +37,7 @@ def _credentials(client: TestClient) -> dict[str, str]:
 async def _login(client: TestClient) -> str:
     response = await client.post("/login", data=_credentials(client), allow_redirects=False)
     assert response.status == 303
-    assert response.headers["Location"] == "/webhooks"
+    assert response.headers["Location"] == "/"
     cookie = response.cookies[SESSION_COOKIE]
     assert cookie["httponly"] and cookie["samesite"] == "Strict"
     assert not cookie["secure"]               # plain http: a Secure cookie would be dropped
@@ -62,8 +62,8 @@ async def test_wrong_login_rerenders_the_form_escaped(client: TestClient) -> Non
 
 
 async def test_login_redirects_only_to_local_paths(client: TestClient) -> None:
-    for target, expected in (("/credentials", "/credentials"), ("//evil.example", "/webhooks"),
-                             ("https://evil.example/", "/webhooks")):
+    for target, expected in (("/credentials", "/credentials"), ("//evil.example", "/"),
+                             ("https://evil.example/", "/")):
         response = await client.post("/login", data={**_credentials(client), "next": target},
                                      allow_redirects=False)
         assert response.headers["Location"] == expected
@@ -78,7 +78,7 @@ async def test_login_never_redirects_to_what_a_browser_reads_as_another_origin(
         client: TestClient, target: str) -> None:
     response = await client.post("/login", data={**_credentials(client), "next": target},
                                  allow_redirects=False)
-    assert (response.status, response.headers["Location"]) == (303, "/webhooks")
+    assert (response.status, response.headers["Location"]) == (303, "/")
     page = await client.get("/login", params={"next": target})   # the form carries it on
     assert page.status == 200 and "evil.example" not in await page.text()
 
@@ -88,7 +88,7 @@ async def test_cr_lf_in_next_is_the_default_page_not_a_dropped_answer(client: Te
                                                                      target: str) -> None:
     response = await client.post("/login", data={**_credentials(client), "next": target},
                                  allow_redirects=False)
-    assert (response.status, response.headers["Location"]) == (303, "/webhooks")
+    assert (response.status, response.headers["Location"]) == (303, "/")
     assert "x" not in response.cookies
 
 
@@ -186,7 +186,8 @@ async def test_restaurants_follow_partner_events_latest_wins(client: TestClient)
     csv_response = await client.get("/api/restaurants/export.csv", headers=bearer)
     assert csv_response.headers["Content-Type"].startswith("text/csv")
     lines = (await csv_response.text()).splitlines()
-    assert lines[0].startswith("restaurantGuid,restaurantName") and len(lines) == len(after) + 1
+    assert lines[0] == "Restaurant,Location,City,GUID,Connected,Last event"   # as on the page
+    assert len(lines) == len(after) + 1
     future = await client.get("/api/restaurants", headers=bearer, params={"from": "2999-01-01"})
     assert (await future.json())["items"] == []
     # from after to: an empty range, answered as one (the schema cannot say "400 if from > to")

@@ -109,23 +109,166 @@ function setupDialogs() {
   }
 }
 
-function showFieldErrors(form, error) {
+// Errors show next to their fields, all at once, in words a person reads.
+function showFieldErrors(form, errors) {
   for (const node of form.querySelectorAll(".field-error")) node.textContent = "";
-  const field = error.body && error.body.field;
-  const target = field && form.querySelector("#err-" + CSS.escape(field));
-  (target || form.querySelector("#err-form") || form.querySelector(".field-error")).textContent =
-    error.message;
-  const input = field && form.querySelector(`[name="${CSS.escape(field)}"]`);
-  if (input) { input.setAttribute("aria-invalid", "true"); input.focus(); }
+  for (const node of form.querySelectorAll("[aria-invalid]")) node.removeAttribute("aria-invalid");
+  let first = null;
+  for (const [field, message] of Object.entries(errors)) {
+    const target = form.querySelector("#err-" + CSS.escape(field)) || form.querySelector("#err-form");
+    if (target) target.textContent = message;
+    const input = form.querySelector(`[name="${CSS.escape(field)}"]`);
+    if (input) { input.setAttribute("aria-invalid", "true"); first = first || input; }
+  }
+  if (first) first.focus();
+}
+
+const FIELD_LABEL = { url: "The webhook URL", name: "The name", notificationEmail: "The notification email",
+  eventCategory: "The event category" };
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+// The API answers one problem at a time, in its own field names: checked here first, all at
+// once, and any answer it still gives is reworded.
+function webhookFormErrors(body) {
+  const errors = {};
+  if (!body.url) errors.url = "Enter the URL the platform sends webhooks to.";
+  else {
+    let parsed = null;
+    try { parsed = new URL(body.url); } catch (e) { parsed = null; }
+    if (!parsed || !["http:", "https:"].includes(parsed.protocol) || !parsed.hostname) {
+      errors.url = "Enter a full web address starting with http:// or https://, like https://example.com/webhooks.";
+    }
+  }
+  if (!body.name) errors.name = "Enter a name for this webhook.";
+  else if (body.name.length > 200) errors.name = "Keep the name to 200 characters or fewer.";
+  if (!body.notificationEmail) errors.notificationEmail = "Enter the email address that hears about pauses and stops.";
+  else if (!EMAIL.test(body.notificationEmail)) errors.notificationEmail = "Enter an email address, like ops@example.com.";
+  return errors;
+}
+
+function apiFieldError(error) {
+  const field = (error.body && error.body.field) || "form";
+  let message = error.message;
+  if (field === "notificationEmail") message = "Enter an email address, like ops@example.com.";
+  else if (FIELD_LABEL[field]) message = message.replace(new RegExp("^" + field + "\\b"), FIELD_LABEL[field]);
+  return { [field]: message.charAt(0).toUpperCase() + message.slice(1) };
+}
+
+// The Add/Edit webhook dialog, shared by the webhooks page and a webhook's events page.
+function webhookForm(onSaved) {
+  const dialog = document.getElementById("webhook-dialog");
+  const form = document.getElementById("webhook-form");
+  const category = form.elements.eventCategory;
+  const deleteButton = document.getElementById("webhook-delete");
+  let nameTouched = false;
+
+  function open(title, sub) {
+    form.reset();
+    showFieldErrors(form, {});
+    document.getElementById("webhook-dialog-title").textContent = title;
+    form.elements.guid.value = sub ? sub.guid : "";
+    category.disabled = Boolean(sub);   // the category of a subscription never changes
+    deleteButton.hidden = !sub;
+    if (sub) {
+      category.value = sub.eventCategory;
+      form.elements.url.value = sub.url;
+      form.elements.name.value = sub.name;
+      form.elements.notificationEmail.value = sub.notificationEmail;
+    } else {
+      form.elements.name.value = category.selectedOptions[0].dataset.name;
+    }
+    nameTouched = Boolean(sub);
+    dialog.showModal();
+    (sub ? form.elements.url : category).focus();
+  }
+  form.elements.name.addEventListener("input", () => { nameTouched = true; });
+  category.addEventListener("change", () => {
+    if (!nameTouched) form.elements.name.value = category.selectedOptions[0].dataset.name;
+  });
+  deleteButton.addEventListener("click", () => {
+    // As on the platform: deleting a subscription goes through support.
+    document.getElementById("delete-guid").textContent = form.elements.guid.value;
+    document.getElementById("delete-dialog").showModal();
+  });
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const guid = form.elements.guid.value;
+    const body = { url: form.elements.url.value.trim(), name: form.elements.name.value.trim(),
+      notificationEmail: form.elements.notificationEmail.value.trim() };
+    const errors = webhookFormErrors(body);
+    if (Object.keys(errors).length) { showFieldErrors(form, errors); return; }
+    if (!guid) body.eventCategory = category.value;
+    try {
+      if (guid) await api("PATCH", `/api/subscriptions/${guid}`, body);
+      else await api("POST", "/api/subscriptions", body);
+      dialog.close();
+      flash(guid ? "Webhook saved." : "Webhook added.");
+      await onSaved();
+    } catch (e) { showFieldErrors(form, apiFieldError(e)); }
+  });
+  return { openAdd: () => open("Add webhook", null), openEdit: (sub) => open(`Edit webhook ${sub.name}`, sub) };
+}
+
+function secretControls(secret, label) {
+  // Hidden until revealed; copied without being shown.
+  const value = el("code", { class: "secret", "data-hidden": "true", title: "hidden: Reveal shows it" }, "••••••••");
+  const reveal = el("button", { type: "button", class: "small", "aria-label": `Reveal ${label}`,
+    onclick: () => {
+      const hidden = value.dataset.hidden === "true";
+      value.textContent = hidden ? secret : "••••••••";
+      value.title = hidden ? secret : "hidden: Reveal shows it";
+      value.dataset.hidden = hidden ? "false" : "true";
+      reveal.textContent = hidden ? "Hide" : "Reveal";
+    } }, "Reveal");
+  return [longValue(secret, label, { kind: "secret", shown: value }), " ", reveal];
+}
+
+// A from/to pair of dates: an end before the start is an error, never a stale list.
+function reversedRange(from, to) {
+  return from && to && to < from ? "The end date is before the start date: swap them or change one." : "";
+}
+
+// -- Home ----------------------------------------------------------------------------------------
+async function homePage() {
+  const arrivals = document.querySelector("#arrivals tbody");
+  async function load() {
+    let data;
+    try { data = await api("GET", "/api/overview"); } catch (e) { flash(e.message, "bad"); return; }
+    const counts = data.subscriptions;
+    document.getElementById("count-active").textContent = counts.ACTIVE;
+    document.getElementById("count-paused").textContent = counts.PAUSED;
+    document.getElementById("count-stopped").textContent = counts.STOPPED;
+    document.getElementById("hour-attempts").textContent = data.lastHour.attempts;
+    document.getElementById("hour-failed").textContent = data.lastHour.failed;
+    document.getElementById("hour-now").textContent = `Platform time now: ${when(data.now)}`;
+    const health = document.getElementById("health");
+    const troubled = data.needsAttention.length;
+    health.className = "health " + (troubled ? "bad" : data.lastHour.failed ? "warn" : "ok");
+    health.textContent = troubled ? `${troubled} webhook(s) paused or stopped: see below.`
+      : data.lastHour.failed ? `All webhooks active; ${data.lastHour.failed} failed attempt(s) in the last hour.`
+      : "Everything is healthy: every webhook is active and no attempt failed in the last hour.";
+    fillRows(document.querySelector("#attention tbody"), data.needsAttention.map((sub) => el("tr", {},
+      el("td", {}, el("a", { href: `/webhooks/${sub.guid}/events` }, sub.name)), el("td", {}, badge(sub.status)),
+      el("td", {}, categoryLabel(sub.eventCategory)), el("td", {}, sub.pausedUntil ? when(sub.pausedUntil) : "—"),
+      el("td", {}, el("a", { class: "button small", href: `/webhooks/${sub.guid}/backoff` }, "Back-off")))),
+      "Nothing paused or stopped.", 5);
+    if (arrivals) {
+      try {
+        const page = await api("GET", "/api/messages?limit=5");
+        fillRows(arrivals, page.messages.map((m) => el("tr", {}, el("td", {}, when(m.receivedAt)),
+          el("td", {}, m.endpoint), el("td", {}, m.type || "—"), el("td", {}, verification(m).text),
+          el("td", {}, String(m.status)))), "Nothing received yet.", 5);
+      } catch (e) { fillRows(arrivals, [], `The receiver did not answer: ${e.message}`, 5); }
+    }
+  }
+  await load();
+  setInterval(load, 5000);
 }
 
 // -- Webhooks ----------------------------------------------------------------------------------
 async function webhooksPage() {
   const tbody = document.querySelector("#webhooks tbody");
-  const dialog = document.getElementById("webhook-dialog");
-  const form = document.getElementById("webhook-form");
-  const category = form.elements.eventCategory;
-  let nameTouched = false;
+  const form = webhookForm(() => load());
 
   async function lastDelivery(guid, cell) {
     try {
@@ -136,16 +279,7 @@ async function webhooksPage() {
   }
 
   function secretCell(sub) {
-    const value = el("code", { class: "secret", "data-hidden": "true", title: "hidden: Reveal shows it" }, "••••••••");
-    const reveal = el("button", { type: "button", class: "small", "aria-label": `Reveal secret of ${sub.name}`,
-      onclick: () => {
-        const hidden = value.dataset.hidden === "true";
-        value.textContent = hidden ? sub.secret : "••••••••";
-        value.title = hidden ? sub.secret : "hidden: Reveal shows it";
-        value.dataset.hidden = hidden ? "false" : "true";
-        reveal.textContent = hidden ? "Hide" : "Reveal";
-      } }, "Reveal");
-    return el("td", { class: "nowrap" }, longValue(sub.secret, `secret of ${sub.name}`, { kind: "secret", shown: value }), " ", reveal);
+    return el("td", { class: "nowrap" }, ...secretControls(sub.secret, `secret of ${sub.name}`));
   }
 
   async function load() {
@@ -162,7 +296,7 @@ async function webhooksPage() {
         last,
         secretCell(sub),
         el("td", {}, el("div", { class: "row-actions" },
-          el("button", { type: "button", class: "small", onclick: () => openEdit(sub) }, "Edit"),
+          el("button", { type: "button", class: "small", onclick: () => form.openEdit(sub) }, "Edit"),
           el("a", { href: `/webhooks/${sub.guid}/events`, class: "button small" }, "Events"),
           el("a", { href: `/webhooks/${sub.guid}/backoff`, class: "button small" }, "Back-off"),
           sub.status === "STOPPED" ? el("button", { type: "button", class: "small primary",
@@ -179,46 +313,7 @@ async function webhooksPage() {
     await load();
   }
 
-  function openForm(title, sub) {
-    form.reset();
-    for (const node of form.querySelectorAll(".field-error")) node.textContent = "";
-    for (const node of form.querySelectorAll("[aria-invalid]")) node.removeAttribute("aria-invalid");
-    document.getElementById("webhook-dialog-title").textContent = title;
-    form.elements.guid.value = sub ? sub.guid : "";
-    category.disabled = Boolean(sub);   // the category of a subscription never changes
-    if (sub) {
-      category.value = sub.eventCategory;
-      form.elements.url.value = sub.url;
-      form.elements.name.value = sub.name;
-      form.elements.notificationEmail.value = sub.notificationEmail;
-    } else {
-      form.elements.name.value = category.selectedOptions[0].dataset.name;
-    }
-    nameTouched = Boolean(sub);
-    dialog.showModal();
-    (sub ? form.elements.url : category).focus();
-  }
-  function openEdit(sub) { openForm(`Edit webhook ${sub.name}`, sub); }
-
-  document.getElementById("add-webhook").addEventListener("click", () => openForm("Add webhook", null));
-  form.elements.name.addEventListener("input", () => { nameTouched = true; });
-  category.addEventListener("change", () => {
-    if (!nameTouched) form.elements.name.value = category.selectedOptions[0].dataset.name;
-  });
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const guid = form.elements.guid.value;
-    const body = { url: form.elements.url.value.trim(), name: form.elements.name.value.trim(),
-      notificationEmail: form.elements.notificationEmail.value.trim() };
-    if (!guid) body.eventCategory = category.value;
-    try {
-      if (guid) await api("PATCH", `/api/subscriptions/${guid}`, body);
-      else await api("POST", "/api/subscriptions", body);
-      dialog.close();
-      flash(guid ? "Webhook saved." : "Webhook added.");
-      await load();
-    } catch (e) { showFieldErrors(form, e); }
-  });
+  document.getElementById("add-webhook").addEventListener("click", () => form.openAdd());
   await load();
   setInterval(load, 2000);   // statuses change as the back-off acts
 }
@@ -232,12 +327,38 @@ async function eventsPage(guid) {
   const nextButton = document.getElementById("next-page");
   let cursor = null, nextCursor = null, pageNumber = 1, current = null;
 
+  const form = webhookForm(() => header());
+  let sub = null, shownSecret = null;
+
   async function header() {
-    try {
-      const sub = await api("GET", `/api/subscriptions/${guid}`);
-      document.getElementById("sub-name").textContent = `${sub.name} (${categoryLabel(sub.eventCategory)})`;
-      document.getElementById("sub-status").replaceChildren(badge(sub.status));
-    } catch (e) { flash(e.message, "bad"); }
+    // The webhook's own details above its events, as on the platform's Webhook events page.
+    try { sub = await api("GET", `/api/subscriptions/${guid}`); }
+    catch (e) { flash(e.message, "bad"); return; }
+    document.getElementById("sub-name").textContent = sub.name;
+    document.getElementById("h-name").textContent = sub.name;
+    document.getElementById("h-url").replaceChildren(longValue(sub.url, "webhook URL", { kind: "url" }));
+    document.getElementById("h-email").textContent = sub.notificationEmail;
+    document.getElementById("sub-status").replaceChildren(badge(sub.status));
+    document.getElementById("h-category").textContent = categoryLabel(sub.eventCategory);
+    document.getElementById("h-guid").replaceChildren(longValue(sub.guid, "subscription GUID"));
+    if (shownSecret !== sub.secret) {   // redrawn only when it changes: Reveal stays revealed
+      shownSecret = sub.secret;
+      document.getElementById("h-secret").replaceChildren(...secretControls(sub.secret, "secret key"));
+    }
+  }
+  document.getElementById("edit-webhook").addEventListener("click", () => { if (sub) form.openEdit(sub); });
+  const toggle = document.getElementById("filters-toggle");
+  toggle.addEventListener("click", () => {
+    filters.hidden = !filters.hidden;
+    toggle.setAttribute("aria-expanded", String(!filters.hidden));
+    if (!filters.hidden) filters.elements.status.focus();
+  });
+  function summarise() {
+    const f = filters.elements, parts = [];
+    if (f.status.value) parts.push(f.status.selectedOptions[0].textContent);
+    if (f.period.value) parts.push(f.period.selectedOptions[0].textContent);
+    if (f.from.value || f.to.value) parts.push(`${f.from.value || "…"} to ${f.to.value || "…"}`);
+    document.getElementById("filter-summary").textContent = parts.length ? "Showing: " + parts.join(", ") : "";
   }
 
   function query() {
@@ -253,7 +374,8 @@ async function eventsPage(guid) {
 
   async function load() {
     const error = document.getElementById("filter-error");
-    error.textContent = "";
+    error.textContent = reversedRange(filters.elements.from.value, filters.elements.to.value);
+    if (error.textContent) { fillRows(tbody, [], "No events: the dates are reversed.", 7); return; }
     let page;
     try { page = await api("GET", `/api/subscriptions/${guid}/deliveries?${query()}`); }
     catch (e) { error.textContent = e.message; return; }
@@ -314,10 +436,8 @@ async function eventsPage(guid) {
     if (current) await replay(current);
   });
   filters.addEventListener("submit", (event) => {
-    event.preventDefault(); cursor = null; pageNumber = 1; load();
+    event.preventDefault(); cursor = null; pageNumber = 1; summarise(); load();
   });
-  filters.elements.status.addEventListener("change", () => filters.requestSubmit());
-  filters.elements.period.addEventListener("change", () => filters.requestSubmit());
   nextButton.addEventListener("click", () => { if (nextCursor) { cursor = nextCursor; pageNumber += 1; load(); } });
   document.getElementById("first-page").addEventListener("click", () => { cursor = null; pageNumber = 1; load(); });
   await Promise.all([header(), load()]);
@@ -447,21 +567,6 @@ async function credentialsPage() {
     secret = c.clientSecret;
     if (secretBox.dataset.hidden === "false") secretBox.textContent = secret;
   }
-  async function loadActivity() {
-    const f = document.getElementById("activity-filters").elements;
-    const params = new URLSearchParams();
-    if (f.from.value) params.set("from", f.from.value);
-    if (f.to.value) params.set("to", f.to.value);
-    const error = document.getElementById("activity-error");
-    error.textContent = "";
-    try {
-      const data = await api("GET", "/api/activity?" + params);
-      fillRows(document.querySelector("#activity tbody"), data.activity.map((a) => el("tr", {},
-        el("td", {}, when(a.at)), el("td", {}, a.kind === "CLIENT_SECRET_ROTATED" ? "Client secret rotated" : a.kind),
-        el("td", {}, el("code", {}, a.clientId)), el("td", {}, a.address), el("td", {}, a.detail))),
-        "No activity in this range.", 5);
-    } catch (e) { error.textContent = e.message; }
-  }
   reveal.addEventListener("click", () => {
     const hidden = secretBox.dataset.hidden === "true";
     secretBox.textContent = hidden ? secret : "••••••••••••••••";
@@ -483,45 +588,81 @@ async function credentialsPage() {
       const result = await api("POST", "/api/credentials/rotate", { confirm: confirmInput.value });
       dialog.close();
       showCredentials(result);
-      flash("Client secret rotated. The credentials file has the new secret.");
-      await loadActivity();
+      flash("Client secret rotated. The credentials file has the new secret; the Activity log lists the rotation.");
     } catch (e) { document.getElementById("err-confirm").textContent = e.message; }
   });
-  document.getElementById("activity-filters").addEventListener("submit", (e) => { e.preventDefault(); loadActivity(); });
   showCredentials(await api("GET", "/api/credentials"));
-  await loadActivity();
+}
+
+// -- Activity log ------------------------------------------------------------------------------
+async function activityPage() {
+  const form = document.getElementById("activity-filters");
+  const tbody = document.querySelector("#activity tbody");
+  async function load() {
+    const f = form.elements;
+    const error = document.getElementById("activity-error");
+    error.textContent = reversedRange(f.from.value, f.to.value);
+    if (error.textContent) { fillRows(tbody, [], "No activity: the dates are reversed.", 5); return; }
+    const params = new URLSearchParams();
+    if (f.from.value) params.set("from", f.from.value);
+    if (f.to.value) params.set("to", f.to.value);
+    try {
+      const data = await api("GET", "/api/activity?" + params);
+      fillRows(tbody, data.activity.map((a) => el("tr", {},
+        el("td", {}, when(a.at)), el("td", {}, a.kind === "CLIENT_SECRET_ROTATED" ? "Client secret rotated" : a.kind),
+        el("td", { class: "nowrap" }, longValue(a.clientId, "client ID")), el("td", {}, a.address), el("td", {}, a.detail))),
+        "No activities match these dates.", 5);
+    } catch (e) { error.textContent = e.message; fillRows(tbody, [], "No activity shown.", 5); }
+  }
+  form.addEventListener("submit", (e) => { e.preventDefault(); load(); });
+  await load();
 }
 
 // -- Connected restaurants ---------------------------------------------------------------------
 async function restaurantsPage() {
   const form = document.getElementById("restaurant-filters");
   const exportLink = document.getElementById("export-csv");
-  let timer = null, generation = 0;
+  let timer = null, generation = 0, applied = { from: "", to: "" };
   function params() {
     const p = new URLSearchParams();
     if (form.elements.q.value.trim()) p.set("q", form.elements.q.value.trim());
-    if (form.elements.from.value) p.set("from", form.elements.from.value);
-    if (form.elements.to.value) p.set("to", form.elements.to.value);
+    if (applied.from) p.set("from", applied.from);
+    if (applied.to) p.set("to", applied.to);
     return p;
   }
+  const tbody = document.querySelector("#restaurants tbody");
+  const count = document.getElementById("restaurant-count");
   async function load() {
     const mine = ++generation;   // answers to older keystrokes are dropped
     const p = params();
     exportLink.href = "/api/restaurants/export.csv" + (p.toString() ? "?" + p : "");
     const error = document.getElementById("restaurant-error");
+    error.textContent = reversedRange(applied.from, applied.to);
+    if (error.textContent) {
+      fillRows(tbody, [], "No restaurants: the dates are reversed.", 6);
+      count.textContent = "";
+      exportLink.hidden = true;
+      return;
+    }
+    exportLink.hidden = false;
     try {
       const data = await api("GET", "/api/restaurants?" + p);
       if (mine !== generation) return;
       error.textContent = "";
-      fillRows(document.querySelector("#restaurants tbody"), data.items.map((r) => el("tr", {},
+      fillRows(tbody, data.items.map((r) => el("tr", {},
         el("td", {}, r.restaurantName), el("td", {}, r.locationName), el("td", {}, [r.restaurantCity, r.restaurantState].filter(Boolean).join(", ")),
         el("td", { class: "nowrap" }, longValue(r.restaurantGuid, `GUID of ${r.restaurantName}`)), el("td", {}, when(r.connectedAt)),
         el("td", {}, `${r.lastEventType} · ${when(r.lastEventAt)}`))), "No connected restaurants match.", 6);
-      document.getElementById("restaurant-count").textContent = `${data.items.length} connected restaurant(s)`;
+      count.textContent = `${data.items.length} connected restaurant(s)`;
     } catch (e) { if (mine === generation) error.textContent = e.message; }
   }
-  form.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(load, 200); });
-  form.addEventListener("submit", (e) => { e.preventDefault(); load(); });
+  // The search applies as you type; the date range when Apply is pressed.
+  form.elements.q.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(load, 200); });
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    applied = { from: form.elements.from.value, to: form.elements.to.value };
+    load();
+  });
   await load();
 }
 
@@ -684,8 +825,8 @@ async function inboxPage() {
 }
 
 // -- start -------------------------------------------------------------------------------------
-const PAGES = { webhooks: webhooksPage, events: eventsPage, backoff: backoffPage,
-  credentials: credentialsPage, restaurants: restaurantsPage, inbox: inboxPage };
+const PAGES = { home: homePage, webhooks: webhooksPage, events: eventsPage, backoff: backoffPage,
+  credentials: credentialsPage, activity: activityPage, restaurants: restaurantsPage, inbox: inboxPage };
 document.addEventListener("DOMContentLoaded", () => {
   setupDialogs();
   const page = PAGES[document.body.dataset.page];
