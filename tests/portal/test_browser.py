@@ -156,6 +156,9 @@ def test_the_whole_walkthrough(page: Any, server: Server) -> None:
     page.goto(f"{server.base}/webhooks")
     row.get_by_role("button", name="Restart").click()
     expect(row.locator(".badge").first).to_have_text("Active")
+    # A restart clears the back-off's windows, not its history (the README says so).
+    kinds = [t["kind"] for t in server.call("GET", f"/api/subscriptions/{guid}/backoff")["history"]]
+    assert "STOPPED" in kinds and kinds[-1] == "RESTARTED"
     page.goto(f"{server.base}/webhooks/{guid}/events")
     page.get_by_role("button", name="Filters", exact=True).click()
     page.get_by_label("Webhook event status").select_option("NOT_SENT")
