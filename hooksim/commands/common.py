@@ -102,6 +102,7 @@ def run_server(settings: Settings, build: Callable[[Settings], Any],
     ``runtime_file``: record the URL in ``.hooksim/runtime.json`` for the CLI (removed on the
     way out)."""
     import asyncio
+    import sys
     from pathlib import Path
 
     from hooksim.auth import CREDENTIALS_PATH
@@ -119,7 +120,11 @@ def run_server(settings: Settings, build: Callable[[Settings], Any],
     def announce(base: str) -> None:
         if runtime_file:
             credentials = app[CREDENTIALS_PATH] if CREDENTIALS_PATH in app else None
-            written.append(write_runtime(base, credentials and str(credentials)))
+            try:
+                written.append(write_runtime(base, credentials and str(credentials)))
+            except OSError as exc:   # a read-only folder: serve anyway, the CLI needs --server
+                print(f"hooksim: cannot write .hooksim/runtime.json ({exc.strerror}); the CLI "
+                      f"will need --server {base}", file=sys.stderr)
         print("\n".join(describe(base, app)), flush=True)
 
     server = settings.server

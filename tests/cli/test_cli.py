@@ -201,3 +201,19 @@ def test_no_module_level_heavy_imports_in_command_modules() -> None:
                 assert node.module in light, f"{name}: from {node.module} import ..."
             elif isinstance(node, ast.Import):
                 assert all(a.name in light for a in node.names), f"{name}: import ..."
+
+
+def test_a_folder_without_room_for_the_runtime_file_still_serves(tmp_path: Path) -> None:
+    (tmp_path / ".hooksim").write_text("a file where the folder would go")
+    proc = subprocess.Popen([*HOOKSIM, "serve", "--port", "0"], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path,
+                            env=ENV, text=True)
+    try:
+        assert proc.stdout is not None and proc.stderr is not None
+        first = proc.stdout.readline()
+        assert first.startswith("hooksim serving on "), first
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=20)
+    assert "cannot write .hooksim/runtime.json" in err and "--server" in err
+    assert proc.returncode == 0

@@ -318,3 +318,19 @@ def test_the_favicon_is_served(server: Server) -> None:
         assert answer.status == 200
         assert answer.headers["Content-Type"].startswith("image/svg+xml")
         assert answer.read().startswith(b"<svg")
+
+
+def test_credentials_copy_client_name_and_activity_dates(page: Any, server: Server) -> None:
+    login(page, server)
+    page.goto(server.base + "/credentials")
+    expect(page.locator("#client-name")).not_to_have_text("…")
+    copy = page.get_by_role("button", name="Copy client name")
+    copy.click()
+    expect(copy).to_have_text("Copied")
+    page.get_by_role("link", name="Activity log").first.click()
+    page.wait_for_url(server.base + "/activity")
+    page.get_by_label("From").fill("2030-01-10")
+    page.get_by_label("To").fill("2030-01-01")
+    page.get_by_role("button", name="Apply").click()
+    expect(page.locator("#activity-error")).to_contain_text("end date is before the start date")
+    expect(page.locator("#activity tbody")).to_contain_text("the dates are reversed")
