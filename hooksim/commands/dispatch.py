@@ -125,14 +125,16 @@ def register(commands: argparse._SubParsersAction) -> None:
 
     notifications = commands.add_parser(
         "notifications", help="list the emails the platform sent about paused or stopped webhooks",
-        description="The notification emails (pause, stop) the back-off sent, newest first.")
+        description="The notification emails (pause, stop, restart) the platform sent, newest "
+        "first.")
     notification_actions = notifications.add_subparsers(dest="action", metavar="ACTION",
                                                         required=True)
     sent = _command(notification_actions, "list", _notifications,
                     "list notification emails, newest first")
     sent.add_argument("--subscription", metavar="GUID", help="only this subscription's emails")
-    sent.add_argument("--kind", type=str.upper, choices=("PAUSED", "STOPPED"), metavar="KIND",
-                      help="only emails about a pause (paused) or a stop (stopped)")
+    sent.add_argument("--kind", type=str.upper, choices=("PAUSED", "STOPPED", "RESTARTED"),
+                      metavar="KIND", help="only emails about a pause (paused), a stop (stopped) "
+                      "or a restart (restarted)")
     sent.add_argument("--limit", type=int, default=20, metavar="N",
                       help="at most N emails, the newest (default 20)")
 
