@@ -191,9 +191,15 @@ def _backoff(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(answer, indent=2))
         return 0
-    print(f"status {answer['status']}: {answer['errorsInWindow']} errors and "
-          f"{answer['pausesInWindow']} pauses in their windows"
-          + (f", paused until {answer['pausedUntil']}" if answer["pausedUntil"] else ""))
+    # A stop clears the windows: what stopped it is in the STOPPED transition (as the portal shows).
+    stop = next((h for h in reversed(answer["history"]) if h["kind"] == "STOPPED"), None)
+    if answer["status"] == "STOPPED" and stop is not None:
+        print(f"status STOPPED at {stop['at']}: {stop['errorsInWindow']} errors and "
+              f"{stop['pausesInWindow']} pauses when it stopped")
+    else:
+        print(f"status {answer['status']}: {answer['errorsInWindow']} errors and "
+              f"{answer['pausesInWindow']} pauses in their windows"
+              + (f", paused until {answer['pausedUntil']}" if answer["pausedUntil"] else ""))
     _table([(h["at"], h["kind"], h["errorsInWindow"], h["pausesInWindow"], h["reason"])
             for h in answer["history"]], ("AT (PLATFORM TIME)", "KIND", "ERRORS", "PAUSES", "WHY"))
     return 0

@@ -6,6 +6,8 @@ import csv
 import io
 import json
 import re
+import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -124,6 +126,13 @@ def test_the_whole_walkthrough(page: Any, server: Server) -> None:
     expect(page.locator("#bo-pauses")).to_contain_text(f"{stop['pausesInWindow']} (stop at")
     assert stop["pausesInWindow"] > 0
     expect(page.locator("#chart svg rect.shade.stopped")).to_have_count(1)
+    # The CLI says the same.
+    cli = subprocess.run([sys.executable, "-m", "hooksim", "subscriptions", "backoff", guid,
+                          "--server", server.base, "--credentials",
+                          str(server.cwd / "hooksim-credentials.json")],
+                         capture_output=True, text=True, timeout=60, cwd=server.cwd)
+    assert cli.stdout.startswith(f"status STOPPED at {stop['at']}: "), cli.stdout + cli.stderr
+    assert f"{stop['pausesInWindow']} pauses when it stopped" in cli.stdout.splitlines()[0]
     expect(page.locator("#history tbody tr").first).to_contain_text("Stopped")   # newest first
     shot(page, "backoff")
 
