@@ -40,6 +40,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         "check", help="probe an endpoint against the platform's documented expectations",
         description="One pass/fail line per expectation, with evidence. Exit 0 only if all pass.")
     _endpoint_options(check, "how long an answer may take (the platform's 2 s)")
+    check.add_argument("--previous-secret", metavar="SECRET",
+                       help="the secret before the last rotation: the endpoint must refuse it")
     check.add_argument("--report", metavar="PATH", help="write the results as JSON")
     check.set_defaults(handler=_check)
 
@@ -186,15 +188,18 @@ def _check(args: argparse.Namespace) -> int:
         check_url(args.url, block_private_networks=False)
     except InvalidInput as exc:
         raise UsageError(str(exc)) from None
-    results = asyncio.run(run_checks(args.url, args.secret, timeout=args.timeout,
-                                     on_result=print_check))
+    results = asyncio.run(run_checks(args.url, args.secret, previous_secret=args.previous_secret,
+                                     timeout=args.timeout, on_result=print_check))
     passed = all(r.passed for r in results)
-    print(f"{sum(r.passed for r in results)}/{len(results)} checks passed")
+    ran = [r for r in results if not r.skipped]
+    skipped = len(results) - len(ran)
+    print(f"{sum(r.passed for r in ran)}/{len(ran)} checks passed"
+          + (f", {skipped} skipped" if skipped else ""))
     if args.report:
         _write(args.report, lambda fh: json.dump(
             {"url": args.url, "passed": passed,
-             "checks": [{"name": r.name, "passed": r.passed, "evidence": r.evidence}
-                        for r in results]}, fh, indent=2))
+             "checks": [{"name": r.name, "passed": r.passed, "skipped": r.skipped,
+                         "evidence": r.evidence} for r in results]}, fh, indent=2))
     return 0 if passed else 1
 
 
