@@ -12,7 +12,7 @@ import json
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import aiohttp
@@ -40,6 +40,7 @@ class CheckResult:
     passed: bool
     evidence: str
     skipped: bool = False     # not run (it needs an option the user did not give); not a failure
+    seconds: float = 0.0      # how long the check took, requests included (wall clock)
 
 
 @dataclass(frozen=True)
@@ -235,7 +236,7 @@ async def large_order(p: Prober) -> CheckResult:
     return CheckResult("large-order", answer.ok(p.timeout), f"a {size // 1024} KB order {answer}")
 
 
-def no_redirects(p: Prober) -> CheckResult:
+async def no_redirects(p: Prober) -> CheckResult:
     redirects = [a for a in p.answers if a.status is not None and 300 <= a.status <= 399]
     if redirects:
         return CheckResult("no-redirects", False,
@@ -261,9 +262,9 @@ async def run_checks(url: str, secret: str, *, previous_secret: str | None = Non
         keys = signatures.Keys(secret, previous_secret, signatures.other_secret(rng))
         prober = Prober(url, secret, session, timeout, rng, keys)
         results = []
-        for check in CHECKS:
-            results.append(await check(prober))
+        for check in (*CHECKS, no_redirects):
+            started = time.perf_counter()
+            result = await check(prober)
+            results.append(replace(result, seconds=time.perf_counter() - started))
             on_result(results[-1])
-        results.append(no_redirects(prober))
-        on_result(results[-1])
         return results
