@@ -20,11 +20,12 @@ from aiohttp import web
 
 from dispatcher import events as catalogue
 from dispatcher.backoff import rules_from_settings
+from dispatcher.disorder import Disorder
 from dispatcher.engine import DeliveryEngine
 from dispatcher.http import HttpSender, new_session
 from dispatcher.platform_clock import PlatformClock
 from dispatcher.service import BackoffView, DispatcherService
-from dispatcher.settings import BackoffSettings, DispatcherSettings
+from dispatcher.settings import BackoffSettings, DisorderSettings, DispatcherSettings
 from receiver import RECEIVER, setup_receiver
 from receiver.settings import ReceiverSettings
 from storage.backends import open_storage
@@ -84,10 +85,11 @@ class Platform:
     @classmethod
     @contextlib.asynccontextmanager
     async def started(cls, database: str | Path, *, preset: str = "current", seed: int = 0,
-                      timeout: float = 2.0,
-                      settings: DispatcherSettings | None = None) -> AsyncIterator[Platform]:
+                      timeout: float = 2.0, settings: DispatcherSettings | None = None,
+                      disorder: DisorderSettings | None = None) -> AsyncIterator[Platform]:
         """A platform on a new SQLite file ``database``; ``preset``: current or legacy back-off;
-        ``timeout``: wall seconds the platform waits to connect and for an answer (Toast: 2)."""
+        ``timeout``: wall seconds the platform waits to connect and for an answer (Toast: 2);
+        ``disorder``: duplicates, reordering and late copies on purpose (dispatcher.disorder)."""
         settings = settings or DispatcherSettings(connect_timeout=timeout, read_timeout=timeout,
                                                   poll_interval=0.05, seed=seed)
         rules = rules_from_settings(BackoffSettings(preset=preset))   # type: ignore[arg-type]
@@ -96,7 +98,8 @@ class Platform:
         session = new_session(settings)
         engine = DeliveryEngine(DeliveryStore(db), HttpSender(session, settings.response_excerpt_bytes),
                                 clock, settings, rules)
-        service = DispatcherService(db, clock, settings, rules, wake=engine.wake)
+        service = DispatcherService(db, clock, settings, rules, wake=engine.wake,
+                                    disorder=Disorder(disorder or DisorderSettings(seed=seed)))
         try:
             await engine.start()
             yield cls(service, engine, clock)

@@ -197,8 +197,19 @@ def summary_rows(data: Mapping[str, Any]) -> list[tuple[str, str]]:
         *((f"  pause {i}", f"{clock_text(p['at'])}  {p['errorsInWindow']} errors in window")
           for i, p in enumerate(data["pauses"], 1)),
         ("stopped at", "-" if data["stoppedAt"] is None else clock_text(data["stoppedAt"])),
+        *disorder_rows(data),
         latency_row(data),
     ]
+
+
+def disorder_rows(data: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """What the disorder on purpose added (``load --duplicates/--reorder-window/--late``)."""
+    disorder = data.get("disorder")
+    if not disorder:
+        return []
+    return [("disorder (seed {})".format(disorder["seed"]),
+             f"{disorder['duplicates']} duplicates, {disorder['reordered']} reordered, "
+             f"{disorder['late']} late")]
 
 
 def count_rows(data: Mapping[str, Any]) -> list[tuple[str, str]]:

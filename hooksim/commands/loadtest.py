@@ -37,6 +37,18 @@ def register(commands: argparse._SubParsersAction) -> None:
                       "(default: a temporary one)")
     load.add_argument("--plot", metavar="PATH", help="write a timeline picture (.png or .svg)")
     _scenario_options(load, catalogue.categories(), duration="15m")
+    disorder = load.add_argument_group(
+        "disorder on purpose", "copies of deliveries as Toast's retries make them, drawn from --seed")
+    disorder.add_argument("--duplicates", metavar="RATE", default="0",
+                          help="share of deliveries sent twice (same GUID, same bytes): 0.05 or 5%%")
+    disorder.add_argument("--duplicate-within", metavar="DURATION", default="60s",
+                          help="the copy is due up to this long after the original (default 60s)")
+    disorder.add_argument("--reorder-window", metavar="DURATION", default="0s",
+                          help="each delivery is due 0 to this long late, so neighbours swap")
+    disorder.add_argument("--late", metavar="RATE", default="0",
+                          help="share of events delivered once more --late-after later")
+    disorder.add_argument("--late-after", metavar="DURATION", default="10m",
+                          help="how late (default 10m: Toast's last retry)")
     load.set_defaults(handler=_load)
 
     check = commands.add_parser(
@@ -109,6 +121,27 @@ def _scenario(args: argparse.Namespace) -> Any:
     return scenario
 
 
+def _disorder(args: argparse.Namespace) -> Any:
+    from dispatcher.settings import DisorderSettings
+    from loadtest.scenario import ScenarioError, parse_fraction
+
+    try:
+        return DisorderSettings(
+            duplicate_rate=parse_fraction(args.duplicates, "--duplicates"),
+            duplicate_within=_duration_or_zero(args.duplicate_within),
+            reorder_window=_duration_or_zero(args.reorder_window),
+            late_rate=parse_fraction(args.late, "--late"),
+            late_after=_duration_or_zero(args.late_after), seed=args.seed)
+    except ScenarioError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _duration_or_zero(text: str) -> float:
+    from loadtest.scenario import parse_duration
+
+    return 0.0 if text.strip() in ("0", "0s") else parse_duration(text)
+
+
 def _positive(**values: float) -> None:
     for name, value in values.items():
         if not value > 0:
@@ -137,7 +170,7 @@ def _load(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise UsageError(str(exc)) from None
     options = LoadOptions(args.url, args.secret, scenario, args.time_scale, args.concurrency,
-                          args.timeout, args.db)
+                          args.timeout, args.db, disorder=_disorder(args))
     _quiet_logs()
     live = Live()
 

@@ -80,3 +80,23 @@ async def test_settle_says_what_is_still_pending(aiohttp_server, tmp_path: Path)
         with pytest.raises(NotSettled, match="PENDING"):
             await platform.settle(within=120)
         assert 120 <= platform.clock.now() - platform.clock.started_platform < 600
+
+
+async def test_a_platform_with_disorder_sends_duplicates(aiohttp_server, tmp_path: Path) -> None:
+    from dispatcher.settings import DisorderSettings
+
+    guids: list[str] = []
+
+    async def record(request: web.Request) -> web.Response:
+        guids.append((await request.json())["guid"])
+        return web.Response(status=200)
+
+    app = web.Application()
+    app.router.add_post("/hook", record)
+    server = await aiohttp_server(app)
+    async with Platform.started(tmp_path / "p.db",
+                                disorder=DisorderSettings(duplicate_rate=1.0)) as platform:
+        await platform.subscribe(str(server.make_url("/hook")), "menus")
+        await platform.send("menus", count=3)
+        await platform.settle()
+    assert len(guids) == 6 and len(set(guids)) == 3
