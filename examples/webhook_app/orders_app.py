@@ -8,7 +8,8 @@
   arrives after a newer update) is acknowledged and ignored.
 - Optionally it relays each accepted webhook on, bytes and signature untouched.
 
-Run it: ``ORDERS_SECRET=... python -m aiohttp.web -P 8080 orders_app:make_app``.
+Run it: ``ORDERS_SECRET=... python -m aiohttp.web -H 127.0.0.1 -P 8080 orders_app:cli_app``
+(from this folder); it listens at POST /toast/orders.
 """
 
 from __future__ import annotations
@@ -87,3 +88,8 @@ def make_app(secret: str | None = None, forward_to: str = "") -> web.Application
                          forward_to or os.environ.get("ORDERS_FORWARD_TO", ""))
     app.router.add_post("/toast/orders", receive)
     return app
+
+
+def cli_app(argv: list[str]) -> web.Application:
+    """For ``python -m aiohttp.web``: settings from the environment."""
+    return make_app()
