@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from importlib.metadata import entry_points
@@ -100,3 +101,18 @@ async def test_a_platform_with_disorder_sends_duplicates(aiohttp_server, tmp_pat
         await platform.send("menus", count=3)
         await platform.settle()
     assert len(guids) == 6 and len(set(guids)) == 3
+
+
+def test_without_pytest_asyncio_the_plugin_offers_nothing_and_breaks_nothing(tmp_path: Path) -> None:
+    """The entry point loads in every pytest run of an environment with hooksim installed."""
+    blocked = tmp_path / "blocked"
+    blocked.mkdir()
+    (blocked / "pytest_asyncio.py").write_text("raise ImportError('not installed here')\n")
+    (tmp_path / "test_sync.py").write_text("def test_plain():\n    assert True\n")
+    env = {**os.environ, "PYTHONPATH": str(blocked)}
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                           "-p", "no:aiohttp", "-p", "no:asyncio", "--fixtures", str(tmp_path)],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    listed = {line.split()[0] for line in done.stdout.splitlines() if " -- " in line}
+    assert "hooksim_secret" in listed and "hooksim_platform" not in listed
