@@ -93,16 +93,15 @@ class Prober:
         self.restaurants[made.guid] = made.restaurant_guid
         return made.envelope()
 
-    async def post(self, envelope: dict[str, Any], *, secret: str | None = None,
-                   body: bytes | None = None, signature: str | None | Unsigned = UNSIGNED,
-                   attempt: int = 1) -> Answer:
+    async def post(self, envelope: dict[str, Any], *, body: bytes | None = None,
+                   signature: str | None | Unsigned = UNSIGNED, attempt: int = 1) -> Answer:
         """POST ``envelope`` as the platform would (compact UTF-8 JSON, signed over those bytes).
 
         ``body`` replaces the bytes sent, ``signature`` the Toast-Signature (None: no header).
         """
         body = body if body is not None else signatures.compact(envelope)
         if isinstance(signature, Unsigned):
-            signature = signing.sign(secret or self.secret, body, envelope["timestamp"])
+            signature = signing.sign(self.secret, body, envelope["timestamp"])
         probe = _Headers(signature or "", envelope["eventType"], envelope["eventCategory"],
                          self.restaurants.get(envelope["guid"]))
         headers = request_headers(probe, attempt, self.settings)   # type: ignore[arg-type]
