@@ -128,18 +128,21 @@ def _disorder(args: argparse.Namespace) -> Any:
     try:
         return DisorderSettings(
             duplicate_rate=parse_fraction(args.duplicates, "--duplicates"),
-            duplicate_within=_duration_or_zero(args.duplicate_within),
-            reorder_window=_duration_or_zero(args.reorder_window),
+            duplicate_within=_duration_or_zero(args.duplicate_within, "--duplicate-within"),
+            reorder_window=_duration_or_zero(args.reorder_window, "--reorder-window"),
             late_rate=parse_fraction(args.late, "--late"),
-            late_after=_duration_or_zero(args.late_after), seed=args.seed)
+            late_after=_duration_or_zero(args.late_after, "--late-after"), seed=args.seed)
     except ScenarioError as exc:
         raise UsageError(str(exc)) from None
 
 
-def _duration_or_zero(text: str) -> float:
-    from loadtest.scenario import parse_duration
+def _duration_or_zero(text: str, name: str) -> float:
+    from loadtest.scenario import ScenarioError, parse_duration
 
-    return 0.0 if text.strip() in ("0", "0s") else parse_duration(text)
+    try:
+        return 0.0 if text.strip() in ("0", "0s") else parse_duration(text)
+    except ScenarioError as exc:
+        raise UsageError(f"{name}: {exc}") from None
 
 
 def _positive(**values: float) -> None:

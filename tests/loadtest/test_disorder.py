@@ -67,3 +67,5 @@ async def test_cli_disorder_flags_show_in_the_summary_and_refuse_bad_values(endp
 
     code, _, err = await run_cli("load", "--url", url, "--secret", SECRET, "--duplicates", "150%")
     assert code == 2 and "--duplicates must be between 0 and 1" in err
+    code, _, err = await run_cli("load", "--url", url, "--secret", SECRET, "--reorder-window", "soon")
+    assert code == 2 and "--reorder-window: duration must look like" in err
