@@ -190,7 +190,7 @@ def test_check_against_a_dead_url_is_one_line(tmp_path: Path) -> None:
 
 def test_no_module_level_heavy_imports_in_command_modules() -> None:
     """The command modules import only light things at their top; the rest inside handlers."""
-    light = {"argparse", "json", "sys", "os", "typing", "collections.abc", "urllib.parse",
+    light = {"argparse", "json", "sys", "os", "time", "typing", "collections.abc", "urllib.parse",
              "__future__", "importlib", "types", "hooksim.errors", "hooksim.commands.common",
              "hooksim.credentials_file", "signing"}
     folder = Path(__file__).resolve().parents[2] / "hooksim" / "commands"
