@@ -13,6 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+# A partner event's restaurant: partner events have no restaurant column.
+from storage.restaurants import PARTNER_EVENT_RESTAURANT as _PARTNER_RESTAURANT
+
 if TYPE_CHECKING:
     from storage.backends import AnyDatabase
 
@@ -24,11 +27,6 @@ _ORDER_GUID = {
 _ORDER_MODIFIED = {
     "sqlite": "json_extract(CAST(body AS TEXT), '$.details.order.modifiedDate')",
     "postgresql": "(convert_from(body, 'UTF8')::jsonb #>> '{details,order,modifiedDate}')",
-}
-# A partner event's restaurant: partner events have no restaurant column (storage.restaurants).
-_PARTNER_RESTAURANT = {
-    "sqlite": "json_extract(CAST(body AS TEXT), '$.details.restaurantGuid')",
-    "postgresql": "event_restaurant_guid(body)",
 }
 _ITEM_GUID = {
     "sqlite": "json_extract(CAST(body AS TEXT), '$.details.itemGuid')",
@@ -119,6 +117,21 @@ class EventLog:
                 "ORDER BY created_at DESC, rowid DESC LIMIT 1", (restaurant_guid, now)) as cur:
             row = await cur.fetchone()
         return _stored(row) if row else None
+
+    async def latest_partners(self, now: float) -> list[StoredEvent]:
+        """The newest partner event of every restaurant any partner event names."""
+        restaurant = _PARTNER_RESTAURANT[self._db.backend]
+        sql = f"""
+        WITH partner AS (
+            SELECT guid, event_type, body, created_at, {restaurant} AS restaurant,
+                   ROW_NUMBER() OVER (PARTITION BY {restaurant} ORDER BY created_at DESC, rowid DESC) AS newest
+            FROM event WHERE category = 'partner' AND created_at <= ?
+        )
+        SELECT guid, event_type, body, created_at FROM partner WHERE newest = 1 AND restaurant IS NOT NULL
+        """
+        async with self._db.read() as conn, conn.execute(sql, (now,)) as cur:
+            rows = await cur.fetchall()
+        return [_stored(r) for r in rows]
 
     async def latest_per_item(self, restaurant_guid: str, now: float) -> list[StoredEvent]:
         """The newest stock event of every item of a restaurant."""

@@ -15,7 +15,9 @@ from collections.abc import AsyncIterator, Callable
 from aiohttp import web
 
 from toastapi.access import LOGIN_PATH, PLATFORM, Platform, login
+from toastapi.menus import routes as menu_routes
 from toastapi.orders import routes as order_routes
+from toastapi.restaurants import routes as restaurant_routes
 from toastapi.settings import ToastApiSettings
 
 __all__ = ["LOGIN_PATH", "PLATFORM", "Platform", "ToastApiSettings", "setup_toast_api"]
@@ -34,4 +36,5 @@ def setup_toast_api(app: web.Application, settings: ToastApiSettings,
 
     app.cleanup_ctx.append(platform_ctx)
     app.router.add_post(LOGIN_PATH, login)
-    app.router.add_routes(order_routes)
+    for routes in (order_routes, restaurant_routes, menu_routes):
+        app.router.add_routes(routes)

@@ -68,18 +68,19 @@ class RateLimiter:
         self.per_second = per_second
         self._slices: dict[str, tuple[int, int]] = {}   # key -> (second, requests in it)
 
-    def take(self, key: str, now: float) -> tuple[bool, int, int]:
+    def take(self, key: str, now: float, per_second: int | None = None) -> tuple[bool, int, int]:
         """(allowed, remaining, reset epoch second) for one more request under ``key``."""
+        limit = per_second or self.per_second
         second = math.floor(now)
         if len(self._slices) >= self._SWEEP_AT:
             self._slices = {k: v for k, v in self._slices.items() if v[0] >= second}
         start, count = self._slices.get(key, (second, 0))
         if start != second:
             count = 0
-        if count >= self.per_second:
+        if count >= limit:
             return False, 0, second + 1
         self._slices[key] = (second, count + 1)
-        return True, self.per_second - count - 1, second + 1
+        return True, limit - count - 1, second + 1
 
 
 def rate_headers(remaining: int, reset: int, now: float) -> dict[str, str]:
@@ -111,7 +112,7 @@ Guarded = Callable[[web.Request, str], Awaitable[web.StreamResponse]]
 
 def guarded(scope: str, *, restaurant: bool = True
             ) -> Callable[[Guarded], Callable[[web.Request], Awaitable[web.StreamResponse]]]:
-    """A Toast route: a valid bearer token (401), its ``scope`` (403), and unless
+    """A Toast route: a valid bearer token (401), its ``scope`` if any (403), and unless
     ``restaurant`` is False the restaurant header naming a restaurant the client may read
     (400 without it, 403 for one it is not connected to). The handler gets the restaurant GUID."""
 
@@ -121,7 +122,7 @@ def guarded(scope: str, *, restaurant: bool = True
         async def wrapped(request: web.Request) -> web.StreamResponse:
             platform = request.app[PLATFORM]
             await authenticate(platform, request)
-            if scope not in platform.settings.scopes:
+            if scope and scope not in platform.settings.scopes:
                 raise ToastError(403, MISSING_SCOPE, f"The API client does not have the {scope} "
                                  "scope that this endpoint requires.",
                                  f"hooksim: [toast_api] scopes lacks {scope!r}")
@@ -167,14 +168,16 @@ async def restaurant_of(platform: Platform, request: web.Request) -> str:
     return guid
 
 
-def take_rate(platform: Platform, key: str) -> dict[str, str]:
-    """Count one request against ``key``'s per-second limit: its headers, or raise 429."""
+def take_rate(platform: Platform, key: str, per_second: int | None = None) -> dict[str, str]:
+    """Count one request against ``key``'s per-second limit (default: ordersBulk's setting):
+    its headers, or raise 429."""
     now = platform.now()
-    allowed, remaining, reset = platform.limiter.take(key, now)
+    limit = per_second or platform.limiter.per_second
+    allowed, remaining, reset = platform.limiter.take(key, now, limit)
     headers = rate_headers(remaining, reset, now)
     if not allowed:
         raise ToastError(429, RATE_LIMITED, f"Rate limit exceeded: at most "
-                         f"{platform.limiter.per_second} requests per second for this "
+                         f"{limit} requests per second for this "
                          "restaurant on this endpoint.", headers=headers)
     return headers
 

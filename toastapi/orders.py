@@ -110,6 +110,14 @@ def toast_time(query: Any, name: str) -> float:
     if not text:
         raise bad_request(f"{name} is required (ISO-8601 with a zone, e.g. "
                           "2024-03-28T15:00:00.000+0000)", name)
+    moment = zoned_time(text, name)
+    if moment <= _EARLIEST:
+        raise bad_request(f"{name} must be after 2015-12-01T00:00:00.000+0000", name)
+    return moment
+
+
+def zoned_time(text: str, name: str) -> float:
+    """Epoch seconds of an ISO-8601 time with its zone, else 400 naming ``name``."""
     try:
         moment = datetime.fromisoformat(text.strip().replace(" ", "+"))
     except ValueError:
@@ -117,8 +125,6 @@ def toast_time(query: Any, name: str) -> float:
     if moment is None or moment.tzinfo is None:
         raise bad_request(f"{name} must be ISO-8601 with a zone, e.g. 2024-03-28T15:00:00.000+0000;"
                           f" got {text!r}", name)
-    if moment.timestamp() <= _EARLIEST:
-        raise bad_request(f"{name} must be after 2015-12-01T00:00:00.000+0000", name)
     return moment.timestamp()
 
 

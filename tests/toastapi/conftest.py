@@ -37,10 +37,10 @@ class Toast:
             headers["Toast-Restaurant-External-ID"] = restaurant
         return headers
 
-    async def get(self, path: str, restaurant: str | None, status: int = 200, **params: Any) -> Any:
+    async def get(self, path: str, restaurant: str | None, expect: int = 200, **params: Any) -> Any:
         response = await self.client.get(path, headers=self.headers(restaurant), params=params)
         body = await response.json()
-        assert response.status == status, body
+        assert response.status == expect, body
         return body
 
 

@@ -15,6 +15,7 @@ import pytest
 
 from dispatcher.backoff import BackoffRules
 from dispatcher.clock import parse_iso
+from dispatcher.events import Event
 from storage.deliveries import DeliveryQuery
 from tests.dispatcher.conftest import Dispatcher, Target
 from tests.toastapi.conftest import Toast
@@ -99,3 +100,87 @@ async def test_every_not_sent_order_is_visible_through_the_orders_api(toast: Toa
         if order is newest[order["guid"]] or order == newest[order["guid"]]:
             assert without_guest_data(shown) == order
         assert without_guest_data(bulk[order["guid"]]) == newest[order["guid"]]
+
+
+def _text(value: Any) -> Any:
+    """Schedule times as the REST API writes them."""
+    if isinstance(value, dict):
+        return {k: (f"{v[0]:02d}:{v[1]:02d}" if k in ("start", "end") and isinstance(v, list)
+                    else _text(v)) for k, v in value.items()}
+    return [_text(v) for v in value] if isinstance(value, list) else value
+
+
+async def _partner(toast: Toast, newest: Event, made: list[Event]) -> None:
+    listed = {r["restaurantGuid"]: r for r in await toast.get("/partners/v1/restaurants", None)}
+    shown = listed[newest.details["restaurantGuid"]]
+    assert shown["deleted"] == (newest.event_type == "partner_removed")
+    assert shown["restaurantName"] == newest.details["restaurantName"]
+    assert shown["createdDate"] == newest.details["createdDate"]
+
+
+async def _menus(toast: Toast, newest: Event, made: list[Event]) -> None:
+    shown = await toast.get("/menus/v2/metadata", newest.restaurant_guid)
+    assert shown["lastUpdated"] == newest.details["publishedDate"]
+
+
+async def _stock(toast: Toast, newest: Event, made: list[Event]) -> None:
+    shown = {i["guid"]: i for i in await toast.get("/stock/v1/inventory", newest.restaurant_guid)}
+    item = newest.details["itemGuid"]
+    if newest.details["status"] == "IN_STOCK":
+        assert item not in shown
+    else:
+        assert (shown[item]["status"], shown[item]["quantity"]) == (
+            newest.details["status"], newest.details.get("quantity"))
+
+
+async def _schedule(toast: Toast, newest: Event, made: list[Event]) -> None:
+    shown = await toast.get("/ordermgmt-config/v1/published/orderingSchedule", newest.restaurant_guid)
+    assert shown["orderingSchedule"] == _text(newest.details["orderingSchedule"])
+
+
+async def _availability(toast: Toast, newest: Event, made: list[Event]) -> None:
+    """Online only when the newest autofire and the newest toggle event are both online."""
+    restaurant = newest.restaurant_guid
+    latest = {e.category: e for e in made if e.restaurant_guid == restaurant}
+    offline = [e for e in (latest.get("restaurant_availability"),
+                           latest.get("restaurant_availability_toggle"))
+               if e is not None and e.details["status"] == "OFFLINE"]
+    shown = await toast.get("/restaurant-availability/v1/availability", restaurant)
+    expected = offline[0].details if offline else {"status": "ONLINE", "reasonKey": "AVAILABILITY_ONLINE"}
+    assert (shown["status"], shown["reasonKey"]) == (expected["status"], expected["reasonKey"])
+
+
+# category -> (what one state is about, how the matching API must show the newest event about it)
+CHECKS: dict[str, tuple[Callable[[Event], Any], Callable[[Toast, Event, list[Event]], Awaitable[None]]]] = {
+    "partner": (lambda e: e.details["restaurantGuid"], _partner),
+    "menus": (lambda e: e.restaurant_guid, _menus),
+    "stock": (lambda e: (e.restaurant_guid, e.details["itemGuid"]), _stock),
+    "ordering_schedule": (lambda e: e.restaurant_guid, _schedule),
+    "restaurant_availability": (lambda e: (e.category, e.restaurant_guid), _availability),
+    "restaurant_availability_toggle": (lambda e: (e.category, e.restaurant_guid), _availability),
+}
+
+
+@pytest.mark.parametrize("category", sorted(CHECKS))
+async def test_every_not_sent_event_is_visible_through_its_api(toast: Toast, target: Target,
+                                                               category: str):
+    d = toast.dispatcher
+    key_of, check = CHECKS[category]
+    made: list[Event] = []
+    turn = 0
+
+    async def send() -> None:
+        nonlocal turn
+        for _ in range(2):   # two restaurants, so states are overwritten and kept apart
+            turn += 1
+            restaurant = d.service.restaurants[turn % 2].guid
+            made.extend(await d.service.send_events(category=category, restaurant_guid=restaurant))
+
+    subscription, _ = await drive_to_stop(d, target, category, send)
+    not_sent = await not_sent_events(d, subscription)
+    await assert_paused_and_stopped_not_sent(d, subscription, not_sent)
+    by_guid = {event.guid: event for event in made}
+    for envelope in not_sent:
+        event = by_guid[envelope["guid"]]
+        newest = [e for e in made if key_of(e) == key_of(event)][-1]
+        await check(toast, newest, made)
