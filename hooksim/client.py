@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import aiohttp
 
 from hooksim.auth import LOGIN_PATH
-from hooksim.credentials_file import CredentialsFileError, read_credentials
+from hooksim.credentials_file import CredentialsFileError, FileCredentials, read_credentials
 from hooksim.errors import UsageError
 from hooksim.settings import ServerSettings, Settings
 
@@ -59,14 +59,7 @@ class ApiClient:
 
         Raises :class:`UsageError` (exit 2) if the file is missing or unreadable.
         """
-        path = Path(credentials_file or settings.auth.credentials_file).expanduser()
-        try:
-            credentials = read_credentials(path)
-        except FileNotFoundError:
-            raise UsageError(f"no credentials file at {path}: start `hooksim serve` first or pass "
-                             "--server/--credentials") from None
-        except CredentialsFileError as exc:
-            raise UsageError(str(exc)) from None
+        credentials = credentials_of(settings, credentials_file)
         base_url = base_url or default_base_url(settings.server)
         if not base_url.startswith(("http://", "https://")):
             raise UsageError(f"--server: expected http://HOST:PORT, got {base_url!r}")
@@ -172,6 +165,19 @@ class ApiClient:
                             "is `hooksim serve` running?")
         return ApiError(0, "connection_failed", f"the connection to hooksim at {self.base_url} "
                         f"failed: {exc}")
+
+
+def credentials_of(settings: Settings, credentials_file: str | None = None) -> FileCredentials:
+    """The API client's id and secret from the credentials file (``--credentials`` or
+    ``auth.credentials_file``); :class:`UsageError` (exit 2) if it is missing or unreadable."""
+    path = Path(credentials_file or settings.auth.credentials_file).expanduser()
+    try:
+        return read_credentials(path)
+    except FileNotFoundError:
+        raise UsageError(f"no credentials file at {path}: start `hooksim serve` first or pass "
+                         "--server/--credentials") from None
+    except CredentialsFileError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def default_base_url(server: ServerSettings) -> str:

@@ -95,14 +95,14 @@ async def availability(request: web.Request, restaurant_guid: str) -> web.Respon
     return web.json_response(await availability_of(request.app[PLATFORM], restaurant_guid))
 
 
-def _text_times(value: Any) -> Any:
+def text_times(value: Any) -> Any:
     """``[hour, minute]`` arrays (the webhook's example) as the REST API's ``"HH:MM"`` text."""
     if isinstance(value, dict):
         return {key: (f"{item[0]:02d}:{item[1]:02d}" if key in ("start", "end")
-                      and isinstance(item, list) else _text_times(item))
+                      and isinstance(item, list) else text_times(item))
                 for key, item in value.items()}
     if isinstance(value, list):
-        return [_text_times(item) for item in value]
+        return [text_times(item) for item in value]
     return value
 
 
@@ -126,7 +126,7 @@ async def schedule_of(platform: Platform, restaurant_guid: str) -> dict[str, Any
     else:
         restaurant = platform.restaurant(restaurant_guid) or placeholder_restaurant(restaurant_guid)
         schedule = usual_schedule(restaurant)
-    return {"restaurantGuid": restaurant_guid, "orderingSchedule": _text_times(schedule)}
+    return {"restaurantGuid": restaurant_guid, "orderingSchedule": text_times(schedule)}
 
 
 @routes.get("/ordermgmt-config/v1/published/orderingSchedule")

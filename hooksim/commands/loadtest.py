@@ -14,6 +14,7 @@ import signal
 from collections.abc import Callable
 from typing import Any
 
+from hooksim.commands import reconcile
 from hooksim.errors import UsageError
 
 
@@ -39,8 +40,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     check = commands.add_parser(
         "check", help="probe an endpoint against the platform's documented expectations",
         description="One pass/fail line per expectation, with evidence. Exit 0 only if all pass.")
-    _endpoint_options(check, "how long an answer may take (the platform's 2 s)")
+    _endpoint_options(check, "how long an answer may take (the platform's 2 s)", required=False)
     check.add_argument("--report", metavar="PATH", help="write the results as JSON")
+    reconcile.add_options(check)
     check.set_defaults(handler=_check)
 
     predict = commands.add_parser(
@@ -61,9 +63,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     predict.set_defaults(handler=_predict)
 
 
-def _endpoint_options(parser: argparse.ArgumentParser, timeout_help: str) -> None:
-    parser.add_argument("--url", required=True, help="the endpoint to test")
-    parser.add_argument("--secret", required=True, help="the secret the endpoint verifies with")
+def _endpoint_options(parser: argparse.ArgumentParser, timeout_help: str,
+                      required: bool = True) -> None:
+    parser.add_argument("--url", required=required, help="the endpoint to test")
+    parser.add_argument("--secret", required=required, help="the secret the endpoint verifies with")
     parser.add_argument("--timeout", type=float, default=2.0, metavar="SECONDS", help=timeout_help)
 
 
@@ -181,6 +184,10 @@ def _check(args: argparse.Namespace) -> int:
     from dispatcher.errors import InvalidInput
     from hooksim.commands.loadtest_view import print_check
 
+    if args.reconcile:
+        return reconcile.run(args)
+    if not args.url or not args.secret:
+        raise UsageError("check needs --url and --secret (or --reconcile STATE_URL)")
     _positive(timeout=args.timeout)
     try:
         check_url(args.url, block_private_networks=False)

@@ -19,6 +19,7 @@ from dispatcher.events import Event
 from storage.deliveries import DeliveryQuery
 from tests.dispatcher.conftest import Dispatcher, Target
 from tests.toastapi.conftest import Toast
+from toastapi.restaurants import text_times
 from tests.toastapi.test_orders_api import toast_time, without_guest_data
 
 
@@ -102,14 +103,6 @@ async def test_every_not_sent_order_is_visible_through_the_orders_api(toast: Toa
         assert without_guest_data(bulk[order["guid"]]) == newest[order["guid"]]
 
 
-def _text(value: Any) -> Any:
-    """Schedule times as the REST API writes them."""
-    if isinstance(value, dict):
-        return {k: (f"{v[0]:02d}:{v[1]:02d}" if k in ("start", "end") and isinstance(v, list)
-                    else _text(v)) for k, v in value.items()}
-    return [_text(v) for v in value] if isinstance(value, list) else value
-
-
 async def _partner(toast: Toast, newest: Event, made: list[Event]) -> None:
     listed = {r["restaurantGuid"]: r for r in await toast.get("/partners/v1/restaurants", None)}
     shown = listed[newest.details["restaurantGuid"]]
@@ -135,7 +128,7 @@ async def _stock(toast: Toast, newest: Event, made: list[Event]) -> None:
 
 async def _schedule(toast: Toast, newest: Event, made: list[Event]) -> None:
     shown = await toast.get("/ordermgmt-config/v1/published/orderingSchedule", newest.restaurant_guid)
-    assert shown["orderingSchedule"] == _text(newest.details["orderingSchedule"])
+    assert shown["orderingSchedule"] == text_times(newest.details["orderingSchedule"])
 
 
 async def _availability(toast: Toast, newest: Event, made: list[Event]) -> None:
