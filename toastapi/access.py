@@ -83,11 +83,11 @@ class RateLimiter:
         return True, limit - count - 1, second + 1
 
 
-def rate_headers(remaining: int, reset: int, now: float) -> dict[str, str]:
-    """Toast's rate-limit header fields (an endpoint limit), Retry-After when none remain."""
+def rate_headers(remaining: int, reset: int, now: float, denied: bool) -> dict[str, str]:
+    """Toast's rate-limit header fields (an endpoint limit), and Retry-After on a 429."""
     headers = {"X-Toast-RateLimit-By": "ENDPOINT", "X-Toast-RateLimit-Remaining": str(remaining),
                "X-Toast-RateLimit-Reset": str(reset)}
-    if remaining == 0:
+    if denied:
         headers["Retry-After"] = str(max(1, math.ceil(reset - now)))
     return headers
 
@@ -174,7 +174,7 @@ def take_rate(platform: Platform, key: str, per_second: int | None = None) -> di
     now = platform.now()
     limit = per_second or platform.limiter.per_second
     allowed, remaining, reset = platform.limiter.take(key, now, limit)
-    headers = rate_headers(remaining, reset, now)
+    headers = rate_headers(remaining, reset, now, denied=not allowed)
     if not allowed:
         raise ToastError(429, RATE_LIMITED, f"Rate limit exceeded: at most "
                          f"{limit} requests per second for this "

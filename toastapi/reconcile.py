@@ -170,8 +170,14 @@ def compare(truth: Mapping[str, Any], held: Mapping[str, Any]) -> Reconciliation
         for key in sorted(set(expected) | set(got)):
             kind = _difference(section, expected.get(key), got.get(key))
             if kind:
-                result.findings.append(Finding(section, key, kind, expected.get(key), got.get(key)))
+                result.findings.append(Finding(section, key, kind, _shown(expected.get(key)),
+                                               _shown(got.get(key))))
     return result
+
+
+def _shown(value: Any) -> Any:
+    """What a finding reports: an order's modifiedDate, anything else as it is."""
+    return value.get("modifiedDate") if isinstance(value, Mapping) and "modifiedDate" in value else value
 
 
 def _difference(section: str, truth: Any, held: Any) -> str | None:
