@@ -28,6 +28,10 @@ _ORDER_MODIFIED = {
     "sqlite": "json_extract(CAST(body AS TEXT), '$.details.order.modifiedDate')",
     "postgresql": "(convert_from(body, 'UTF8')::jsonb #>> '{details,order,modifiedDate}')",
 }
+_ORDER_BUSINESS_DATE = {
+    "sqlite": "json_extract(CAST(body AS TEXT), '$.details.order.businessDate')",
+    "postgresql": "(convert_from(body, 'UTF8')::jsonb #>> '{details,order,businessDate}')",
+}
 _ITEM_GUID = {
     "sqlite": "json_extract(CAST(body AS TEXT), '$.details.itemGuid')",
     "postgresql": "(convert_from(body, 'UTF8')::jsonb #>> '{details,itemGuid}')",
@@ -45,6 +49,7 @@ class OrderHead:
     event_guid: str
     order_guid: str
     modified_date: str  # the order's modifiedDate text, 2024-04-01T15:09:30.223+0000
+    business_date: int | None = None   # yyyyMMdd
 
 
 @dataclass(frozen=True)
@@ -76,17 +81,20 @@ class EventLog:
         sql = f"""
         WITH heads AS (
             SELECT guid, {_ORDER_GUID[backend]} AS order_guid, {_ORDER_MODIFIED[backend]} AS modified,
+                   {_ORDER_BUSINESS_DATE[backend]} AS business_date,
                    ROW_NUMBER() OVER (PARTITION BY {_ORDER_GUID[backend]}
                                       ORDER BY created_at DESC, rowid DESC) AS newest
             FROM event WHERE category = 'orders' AND restaurant_guid = ?
                          AND created_at >= ? AND created_at <= ?
         )
-        SELECT guid, order_guid, modified FROM heads WHERE newest = 1 AND order_guid IS NOT NULL
+        SELECT guid, order_guid, modified, business_date FROM heads
+        WHERE newest = 1 AND order_guid IS NOT NULL
         """
         async with self._db.read() as conn, conn.execute(
                 sql, (restaurant_guid, since - ORDER_DRIFT_SECONDS, now)) as cur:
             rows = await cur.fetchall()
-        return [OrderHead(r["guid"], r["order_guid"], r["modified"] or "") for r in rows]
+        return [OrderHead(r["guid"], r["order_guid"], r["modified"] or "", _integer(r["business_date"]))
+                for r in rows]
 
     async def bodies(self, event_guids: Sequence[str]) -> dict[str, bytes]:
         if not event_guids:
@@ -147,6 +155,13 @@ class EventLog:
         async with self._db.read() as conn, conn.execute(sql, (restaurant_guid, now)) as cur:
             rows = await cur.fetchall()
         return [_stored(r) for r in rows]
+
+
+def _integer(value: object) -> int | None:
+    try:
+        return int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return None
 
 
 def _stored(row: object) -> StoredEvent:

@@ -76,21 +76,27 @@ async def get_order(request: web.Request, restaurant_guid: str) -> web.Response:
 @routes.get("/orders/v2/ordersBulk")
 @guarded("orders:read")
 async def orders_bulk(request: web.Request, restaurant_guid: str) -> web.Response:
-    """Orders whose modifiedDate is in [startDate, endDate), ``pageSize`` (up to 100) per ``page``."""
+    """Orders whose modifiedDate is in [startDate, endDate), or of one ``businessDate``;
+    ``pageSize`` (up to 100) per ``page``."""
     platform = request.app[PLATFORM]
     headers = take_rate(platform, f"ordersBulk:{restaurant_guid}")
     query = request.query
-    if "businessDate" in query:
-        raise bad_request("businessDate is not simulated; use startDate and endDate (the orders "
-                          "modified in that window)", "businessDate")
-    start, end = toast_time(query, "startDate"), toast_time(query, "endDate")
-    if end <= start:
-        raise bad_request("endDate must be later than startDate", "endDate")
     size = int_query(query, "pageSize", MAX_PAGE_SIZE, 1, MAX_PAGE_SIZE)
     page = int_query(query, "page", 1, 1, 1_000_000)
-    heads = await platform.log.order_heads(restaurant_guid, start, platform.now())
-    window = sorted((modified, head.order_guid, head.event_guid) for head in heads
-                    if start <= (modified := _modified(head.modified_date)) < end)
+    if query.get("businessDate") and ("startDate" in query or "endDate" in query):
+        raise bad_request("give either businessDate or startDate and endDate", "businessDate")
+    if query.get("businessDate"):   # the orders of one business day, whenever modified
+        day = _business_date(query["businessDate"])
+        heads = await platform.log.order_heads(restaurant_guid, _EARLIEST, platform.now())
+        window = sorted((_modified(head.modified_date), head.order_guid, head.event_guid)
+                        for head in heads if head.business_date == day)
+    else:
+        start, end = toast_time(query, "startDate"), toast_time(query, "endDate")
+        if end <= start:
+            raise bad_request("endDate must be later than startDate", "endDate")
+        heads = await platform.log.order_heads(restaurant_guid, start, platform.now())
+        window = sorted((modified, head.order_guid, head.event_guid) for head in heads
+                        if start <= (modified := _modified(head.modified_date)) < end)
     chosen = window[(page - 1) * size:page * size]
     bodies = await platform.log.bodies([event for _, _, event in chosen])
     orders = [with_guest_data(order_of(bodies[event]), platform, restaurant_guid)
@@ -126,6 +132,14 @@ def zoned_time(text: str, name: str) -> float:
         raise bad_request(f"{name} must be ISO-8601 with a zone, e.g. 2024-03-28T15:00:00.000+0000;"
                           f" got {text!r}", name)
     return moment.timestamp()
+
+
+def _business_date(text: str) -> int:
+    try:
+        day = datetime.strptime(text, "%Y%m%d")
+    except ValueError:
+        raise bad_request(f"businessDate must be yyyymmdd, got {text!r}", "businessDate") from None
+    return day.year * 10000 + day.month * 100 + day.day
 
 
 def int_query(query: Any, name: str, default: int, low: int, high: int) -> int:

@@ -193,6 +193,21 @@ async def test_orders_bulk_windows_by_modified_time_and_pages(toast):
     assert {o["guid"] for o in late} == expected and 0 < len(expected) < len(latest)
 
 
+async def test_orders_bulk_by_business_date(toast):
+    clock = toast.dispatcher.clock
+    restaurant = toast.dispatcher.service.restaurants[0].guid
+    made = await make_orders(toast, 12, restaurant)
+    clock.advance(2 * 86400)   # two days on: other business days
+    made += await make_orders(toast, 12, restaurant)
+    latest = {order["guid"]: order for order in made}
+    days = {order["businessDate"] for order in latest.values()}
+    assert len(days) >= 2
+    for day in days:
+        clock.advance(1)
+        shown = await toast.get("/orders/v2/ordersBulk", restaurant, businessDate=str(day))
+        assert {o["guid"] for o in shown} == {g for g, o in latest.items() if o["businessDate"] == day}
+
+
 async def test_orders_bulk_rejects_bad_queries(toast):
     restaurant = toast.dispatcher.service.restaurants[0].guid
     now = toast.dispatcher.clock.now()
@@ -201,7 +216,8 @@ async def test_orders_bulk_rejects_bad_queries(toast):
              {**good, "startDate": "2024-03-28T15:00:00"},   # no zone
              {"startDate": good["endDate"], "endDate": good["startDate"]},
              {**good, "pageSize": "101"}, {**good, "pageSize": "0"}, {**good, "page": "0"},
-             {**good, "page": "x"}, {**good, "businessDate": "20240328"}]
+             {**good, "page": "x"}, {**good, "businessDate": "20240328"},
+             {"businessDate": "2024-03-28"}, {"businessDate": "20241399"}]
     for params in cases:
         body = await toast.get("/orders/v2/ordersBulk", restaurant, 400, **params)
         error_shape(body, 400)
