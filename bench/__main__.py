@@ -24,6 +24,7 @@ FIGURES = {   # name -> module; run in this order
     "message-store": "bench.message_store",     # 1 000 000 messages: duplicates, API, retention
     "scale": "bench.scale",                     # 1, 2, 4 dispatcher processes on PostgreSQL
     "exact-time": "bench.exact_time",           # the same verdict at any time scale and load
+    "fallback-api": "bench.fallback_api",       # Toast's paths over 20 000 orders events
 }
 
 
