@@ -117,6 +117,13 @@ class EventLog:
             row = await cur.fetchone()
         return _stored(row) if row else None
 
+    async def names_restaurant(self, restaurant_guid: str, now: float) -> bool:
+        """Whether any event so far was about this restaurant (its Toast-Restaurant-External-ID)."""
+        async with self._db.read() as conn, conn.execute(
+                "SELECT 1 FROM event WHERE restaurant_guid = ? AND created_at <= ? LIMIT 1",
+                (restaurant_guid, now)) as cur:
+            return await cur.fetchone() is not None
+
     async def latest_partner(self, restaurant_guid: str, now: float) -> StoredEvent | None:
         """The newest partner event naming a restaurant."""
         async with self._db.read() as conn, conn.execute(

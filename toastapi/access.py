@@ -160,11 +160,14 @@ async def restaurant_of(platform: Platform, request: web.Request) -> str:
     guid = guid.lower()
     now = platform.now()
     partner = await platform.log.latest_partner(guid, now)
-    known = platform.restaurant(guid) is not None or partner is not None
+    # Known: in the simulated world, connected by a partner event, or named by any event (a
+    # GUID the world lacks gets a stand-in restaurant whose webhooks were sent like any other).
+    known = (platform.restaurant(guid) is not None or partner is not None
+             or await platform.log.names_restaurant(guid, now))
     if not known or (partner is not None and partner.event_type == "partner_removed"):
         raise ToastError(403, RESTAURANT_DENIED, f"The API client does not have access to "
-                         f"restaurant {guid}.", "hooksim: the restaurant is not in the simulated "
-                         "world, or its latest partner event is partner_removed")
+                         f"restaurant {guid}.", "hooksim: no event names the restaurant and it is "
+                         "not in the simulated world, or its latest partner event is partner_removed")
     return guid
 
 
