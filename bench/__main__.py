@@ -25,6 +25,7 @@ FIGURES = {   # name -> module; run in this order
     "scale": "bench.scale",                     # 1, 2, 4 dispatcher processes on PostgreSQL
     "exact-time": "bench.exact_time",           # the same verdict at any time scale and load
     "cli-startup": "bench.cli_startup",         # --help, sign, verify, secret: < 0.3 s each
+    "fallback-api": "bench.fallback_api",       # Toast's paths over 20 000 orders events
 }
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from bench import data
 from bench.harness import (CACHE, CLIENT_CPU, PYTHON, Config, Row, free_port, hooksim_env,
-                           median, pinned, wait_http, workdir)
+                           latency_rows, pinned, wait_http, workdir)
 
 DELIVERIES = 1_000_000
 LIMIT_MS = 20.0
@@ -121,12 +121,4 @@ def run(config: Config) -> list[Row]:
                 for kind, result in json.loads(out).items():
                     medians[kind].append(result["median_ms"])
                     worst[kind].append(result["max_ms"])
-    rows = []
-    for kind, figure in KINDS.items():
-        value = median(medians[kind])
-        rows.append(Row(figure, f"{value:.1f} ms", "-", None, f"<= {LIMIT_MS:.0f} ms",
-                        value <= LIMIT_MS,
-                        note=f"slowest single request per round (ms): "
-                             f"{', '.join(f'{w:.1f}' for w in worst[kind])}",
-                        rounds={"median_ms": medians[kind], "max_ms": worst[kind]}))
-    return rows
+    return latency_rows(KINDS, medians, worst, LIMIT_MS)

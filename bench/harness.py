@@ -214,6 +214,21 @@ def median(values: Sequence[float]) -> float:
     return statistics.median(values)
 
 
+def latency_rows(kinds: dict[str, str], medians: dict[str, list[float]],
+                 worst: dict[str, list[float]], limit_ms: float) -> list[Row]:
+    """One row per kind of request: the median of the rounds' medians against ``limit_ms``,
+    the slowest single request of each round in the note."""
+    rows = []
+    for kind, figure in kinds.items():
+        value = median(medians[kind])
+        rows.append(Row(figure, f"{value:.1f} ms", "-", None, f"<= {limit_ms:.0f} ms",
+                        value <= limit_ms,
+                        note=f"slowest single request per round (ms): "
+                             f"{', '.join(f'{w:.1f}' for w in worst[kind])}",
+                        rounds={"median_ms": medians[kind], "max_ms": worst[kind]}))
+    return rows
+
+
 def print_table(rows: Sequence[Row]) -> str:
     head = ("figure", "hooksim", "reference", "ratio", "target", "result")
     lines = [(r.figure, r.hooksim, r.reference, "" if r.ratio is None else f"{r.ratio:.2f}",

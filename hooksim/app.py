@@ -3,12 +3,15 @@ receiver hooks, delivery) or one part of it, for running the parts as separate p
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aiohttp import web
 
+from dispatcher.api import SERVICE
 from dispatcher.app import setup_dispatcher
 from dispatcher.clock import Clock, shared_clock
 from dispatcher.platform_clock import PlatformClock
-from hooksim.auth import setup_auth
+from hooksim.auth import ACCESS, setup_auth
 from hooksim.demo import setup_demo
 from hooksim.health import setup_health
 from hooksim.metrics import setup_metrics
@@ -20,7 +23,9 @@ from storage.dispatch_schema import DISPATCH_SCHEMA
 from storage.messages import RECEIVER_SCHEMA
 from storage.notifications import NOTIFICATIONS_SCHEMA
 from storage.schema import Schema
-from storage.web import setup_database
+from storage.event_log import EventLog
+from storage.web import DATABASE, setup_database
+from toastapi import Platform, setup_toast_api
 
 SETTINGS = web.AppKey("settings", Settings)
 
@@ -82,10 +87,22 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> web.Applicat
         setup_demo(app, settings.demo, seed=settings.dispatcher.seed, receiver_enabled=receiver)
     if role in ("all", "api"):
         setup_portal(app, settings, receiver_enabled=receiver)
+        setup_toast_api(app, settings.toast_api, toast_platform(settings))
     setup_health(app, settings.dispatcher, _SCHEMAS[role])
     if settings.metrics.enabled:
         setup_metrics(app, settings)
     return app
+
+
+def toast_platform(settings: Settings) -> Callable[[web.Application], Platform]:
+    """What Toast's paths read, from the running app: its events, world, clock and login."""
+
+    def platform_of(app: web.Application) -> Platform:
+        service, access = app[SERVICE], app[ACCESS]
+        return Platform(EventLog(app[DATABASE]), service.restaurants, service.clock.now,
+                        settings.toast_api, access.issue_token, access.session_client)
+
+    return platform_of
 
 
 def build_receiver_app(settings: Settings) -> web.Application:

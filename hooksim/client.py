@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import aiohttp
 
 from hooksim.auth import LOGIN_PATH
-from hooksim.credentials_file import CredentialsFileError, read_credentials
+from hooksim.credentials_file import CredentialsFileError, FileCredentials, read_credentials
 from hooksim.errors import UsageError
 from hooksim.runtime_file import read_runtime
 from hooksim.settings import ServerSettings, Settings
@@ -66,21 +66,7 @@ class ApiClient:
 
         Raises :class:`UsageError` (exit 2) if the file is missing or unreadable.
         """
-        running = None if base_url else read_runtime()
-        if running is not None:   # a server started from this folder, on whatever port
-            base_url = running["url"]
-            credentials_file = credentials_file or running.get("credentialsFile")
-        path = Path(credentials_file or settings.auth.credentials_file).expanduser()
-        try:
-            credentials = read_credentials(path)
-        except FileNotFoundError:
-            raise UsageError(f"no credentials file at {path}: start `hooksim serve` first or pass "
-                             "--server/--credentials") from None
-        except CredentialsFileError as exc:
-            raise UsageError(str(exc)) from None
-        base_url = base_url or default_base_url(settings.server)
-        if not base_url.startswith(("http://", "https://")):
-            raise UsageError(f"--server: expected http://HOST:PORT, got {base_url!r}")
+        base_url, credentials = find_server(settings, base_url, credentials_file)
         return cls(base_url, credentials.client_id, credentials.client_secret, timeout=timeout)
 
     async def __aenter__(self) -> ApiClient:
@@ -184,6 +170,36 @@ class ApiClient:
                             f"running server with --server URL or {URL_VARIABLE}=URL")
         return ApiError(0, "connection_failed", f"the connection to hooksim at {self.base_url} "
                         f"failed: {exc}")
+
+
+def find_server(settings: Settings, base_url: str | None = None,
+                credentials_file: str | None = None) -> tuple[str, FileCredentials]:
+    """The server's base URL and the API client's credentials: ``base_url`` (``--server``, or
+    the HOOKSIM_URL variable), else the server started from this folder (its runtime file, which
+    also names its credentials file), else server.host:server.port. UsageError (exit 2) for a
+    URL that is not http(s) or a missing or unreadable credentials file."""
+    running = None if base_url else read_runtime()
+    if running is not None:   # a server started from this folder, on whatever port
+        base_url = running["url"]
+        credentials_file = credentials_file or running.get("credentialsFile")
+    credentials = credentials_of(settings, credentials_file)
+    base_url = base_url or default_base_url(settings.server)
+    if not base_url.startswith(("http://", "https://")):
+        raise UsageError(f"--server: expected http://HOST:PORT, got {base_url!r}")
+    return base_url, credentials
+
+
+def credentials_of(settings: Settings, credentials_file: str | None = None) -> FileCredentials:
+    """The API client's id and secret from the credentials file (``--credentials`` or
+    ``auth.credentials_file``); :class:`UsageError` (exit 2) if it is missing or unreadable."""
+    path = Path(credentials_file or settings.auth.credentials_file).expanduser()
+    try:
+        return read_credentials(path)
+    except FileNotFoundError:
+        raise UsageError(f"no credentials file at {path}: start `hooksim serve` first or pass "
+                         "--server/--credentials") from None
+    except CredentialsFileError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def default_base_url(server: ServerSettings) -> str:

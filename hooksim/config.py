@@ -193,6 +193,7 @@ _RANGES: tuple[tuple[str, typing.Callable[[Any], bool], str], ...] = (
     ("smtp.max_attempts", lambda v: v >= 1, "an integer >= 1"),
     ("auth.token_ttl_seconds", lambda v: v >= 1, "seconds >= 1"),
     ("auth.login_attempts_per_minute", lambda v: v >= 1, "an integer >= 1"),
+    ("toast_api.orders_bulk_per_second", lambda v: v >= 1, "an integer >= 1"),
 )
 
 

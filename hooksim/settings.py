@@ -13,6 +13,7 @@ from dispatcher.settings import (BackoffSettings, DemoSettings, DisorderSettings
                                  SmtpSettings)
 from receiver.settings import ReceiverSettings
 from storage.settings import StorageSettings
+from toastapi.settings import ToastApiSettings
 
 
 @dataclass(frozen=True)
@@ -81,4 +82,5 @@ class Settings:
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     auth: AuthSettings = field(default_factory=AuthSettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    toast_api: ToastApiSettings = field(default_factory=ToastApiSettings)
 

@@ -185,4 +185,16 @@ _V3 = """
 CREATE INDEX attempt_by_start ON attempt (started_at);
 """
 
-DISPATCH_SCHEMA = Schema("dispatcher", (_V1, _V2, _V3), postgresql=(_PG_V1, _V2, _V3))
+# Version 4: the fallback APIs (storage.event_log) read one restaurant's newest events of a
+# category, and a restaurant's partner events (which name it only in their body).
+_V4 = """
+CREATE INDEX event_by_category_restaurant ON event (category, restaurant_guid, created_at);
+CREATE INDEX event_partner_restaurant ON event (json_extract(CAST(body AS TEXT), '$.details.restaurantGuid'))
+    WHERE category = 'partner';
+"""
+_PG_V4 = """
+CREATE INDEX event_by_category_restaurant ON event (category, restaurant_guid, created_at);
+CREATE INDEX event_partner_restaurant ON event (event_restaurant_guid(body)) WHERE category = 'partner';
+"""
+
+DISPATCH_SCHEMA = Schema("dispatcher", (_V1, _V2, _V3, _V4), postgresql=(_PG_V1, _V2, _V3, _PG_V4))

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 # The restaurant GUID in a partner event's body, per backend (PostgreSQL: a function of the
 # dispatcher's migration that answers NULL for a body that is not JSON). Ties on created_at (the
 # events of one request) go to the newest row: SQLite's rowid, a column of that name on PG.
-_RESTAURANT = {
+PARTNER_EVENT_RESTAURANT = {
     "sqlite": "json_extract(CAST(body AS TEXT), '$.details.restaurantGuid')",
     "postgresql": "event_restaurant_guid(body)",
 }
@@ -58,7 +58,7 @@ class RestaurantStore:
         """Connected restaurants by name; ``text`` matches name, location, city or GUID
         (ignoring case and accents), ``start``/``end`` bound when the connection was made."""
         async with self._db.read() as conn:
-            sql = _LATEST.format(restaurant=_RESTAURANT[self._db.backend])
+            sql = _LATEST.format(restaurant=PARTNER_EVENT_RESTAURANT[self._db.backend])
             async with conn.execute(sql) as cur:
                 rows = await cur.fetchall()
         found = []

@@ -269,3 +269,34 @@ def _phone(city: _City, rng: random.Random) -> str:
 def _slug(text: str, separator: str) -> str:
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
     return re.sub(r"[^a-z0-9]+", separator, ascii_text.replace("'", "")).strip("-")
+
+
+@dataclass(frozen=True)
+class Guest:
+    """Who placed an online order, and where it goes: the personal data Toast's webhooks leave
+    out and its orders API returns. Derived from a GUID, so every read agrees."""
+
+    first_name: str
+    last_name: str
+    phone: str
+    email: str
+    address1: str
+    city: str | None
+    state: str | None
+    zip_code: str | None
+    latitude: float | None
+    longitude: float | None
+
+
+def simulated_guest(guid: str, restaurant: Restaurant) -> Guest:
+    """The guest behind ``guid`` (a Customer's or an order's), living near ``restaurant``."""
+    rng = random.Random(uuid.UUID(guid).int)
+    city = next((c for c in _CITIES if c.name == restaurant.city), rng.choice(_CITIES))
+    first, last = rng.choice(_FIRST_NAMES), rng.choice(_LAST_NAMES)
+    return Guest(
+        first_name=first, last_name=last, phone=_phone(city, rng),
+        email=f"{_slug(first, '')}.{_slug(last, '')}@example.com",
+        address1=f"{rng.randint(1, 2999)} {rng.choice(city.streets)}",
+        city=city.name, state=city.state, zip_code=rng.choice(city.zip_codes),
+        latitude=round(city.latitude + rng.uniform(-0.05, 0.05), 6),
+        longitude=round(city.longitude + rng.uniform(-0.05, 0.05), 6))

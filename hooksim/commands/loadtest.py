@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from hooksim.commands.common import categories
+from hooksim.commands import reconcile
 from hooksim.errors import UsageError
 
 
@@ -52,12 +53,14 @@ def register(commands: argparse._SubParsersAction) -> None:
         "check", help="probe an endpoint against the platform's documented expectations",
         description="One pass/fail line per expectation, with evidence: the happy path, and "
         "the signatures a correct verifier must refuse. Exit 0 if every check passed (skipped "
-        "ones aside), 1 if one failed, 2 on bad usage.")
-    _endpoint_options(check, "how long an answer may take (the platform's 2 s)")
+        "ones aside), 1 if one failed, 2 on bad usage. With --reconcile: did your integration "
+        "converge to the fallback APIs' truth (docs/fallback-apis.md).")
+    _endpoint_options(check, "how long an answer may take (the platform's 2 s)", required=False)
     check.add_argument("--previous-secret", metavar="SECRET",
                        help="the secret before the last rotation: the endpoint must refuse it")
     check.add_argument("--report", metavar="PATH", help="write the results as JSON")
     _junit_option(check, "one test case per check")
+    reconcile.add_options(check)
     check.set_defaults(handler=_check)
 
     predict = commands.add_parser(
@@ -79,9 +82,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     predict.set_defaults(handler=_predict)
 
 
-def _endpoint_options(parser: argparse.ArgumentParser, timeout_help: str) -> None:
-    parser.add_argument("--url", required=True, help="the endpoint to test")
-    parser.add_argument("--secret", required=True, help="the secret the endpoint verifies with")
+def _endpoint_options(parser: argparse.ArgumentParser, timeout_help: str,
+                      required: bool = True) -> None:
+    parser.add_argument("--url", required=required, help="the endpoint to test")
+    parser.add_argument("--secret", required=required, help="the secret the endpoint verifies with")
     parser.add_argument("--timeout", type=float, default=2.0, metavar="SECONDS", help=timeout_help)
 
 
@@ -264,6 +268,10 @@ def _check(args: argparse.Namespace) -> int:
     from dispatcher.errors import InvalidInput
     from hooksim.commands.loadtest_view import print_check
 
+    if args.reconcile:
+        return reconcile.run(args)
+    if not args.url or not args.secret:
+        raise UsageError("check needs --url and --secret (or --reconcile STATE_URL)")
     _positive(timeout=args.timeout)
     try:
         check_url(args.url, block_private_networks=False)
