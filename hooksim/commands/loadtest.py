@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from hooksim.commands.common import categories
-from hooksim.commands import reconcile
+import hooksim.commands.reconcile as reconcile
 from hooksim.errors import UsageError
 
 

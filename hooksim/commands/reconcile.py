@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 from hooksim.errors import UsageError
 
@@ -32,6 +31,7 @@ def add_options(check: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import asyncio
     import os
+    from pathlib import Path
 
     from hooksim.client import URL_VARIABLE, find_server
     from hooksim.commands.common import settings_from_args
