@@ -30,8 +30,7 @@ import aiosmtplib
 import structlog
 from aiohttp import web
 
-from dispatcher.api import query_limit, query_time, api, decode_cursor, encode_cursor
-from dispatcher.clock import iso
+from dispatcher.api import query_limit
 from dispatcher.errors import InvalidInput
 from dispatcher.settings import SmtpSettings
 from storage.errors import StorageError
@@ -43,6 +42,9 @@ from storage.notifications import (
     NotificationStore,
 )
 from storage.web import DATABASE
+from web.params import cursor_text, query_cursor, query_time
+from web.routes import json_route
+from web.times import iso
 
 _log = structlog.get_logger("dispatcher.notifications")
 
@@ -384,20 +386,20 @@ def notification_json(n: Notification) -> dict[str, Any]:
     }
 
 
-@api
+@json_route
 async def list_notifications(request: web.Request) -> web.Response:
     """``GET /api/notifications?kind=&subscription=&from=&to=&limit=&cursor=``, newest first;
-    ``from`` (inclusive) and ``to`` (exclusive) are ISO-8601 times with a zone. Bad parameters
-    are 400 ``invalid_input`` naming the ``field``, as everywhere in the admin API."""
+    ``from`` (inclusive) and ``to`` (exclusive) are times (:mod:`web.times`). Bad parameters
+    are 400 ``invalid_input`` naming the ``field``, as everywhere in the API."""
     query = request.query
     kind = query.get("kind", "").upper() or None
     if kind is not None and kind not in NotificationKind.__members__:
         raise InvalidInput(f"kind must be one of {', '.join(NotificationKind)}; got {query['kind']!r}",
                            "kind")
-    from_, to = query_time(query, "from"), query_time(query, "to")
+    from_, to = query_time(query, "from"), query_time(query, "to", end=True)
     page = await request.app[NOTIFICATION_SENDER].store.list(
         kind=kind, subscription_guid=query.get("subscription") or None, from_=from_, to=to,
-        limit=query_limit(query), cursor=decode_cursor(query.get("cursor")),
+        limit=query_limit(query), cursor=query_cursor(query),
     )
     return web.json_response({"items": [notification_json(n) for n in page.items],
-                              "nextCursor": encode_cursor(page.next_cursor)})
+                              "nextCursor": cursor_text(page.next_cursor)})

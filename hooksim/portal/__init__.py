@@ -37,8 +37,8 @@ def setup_portal(app: web.Application, settings: Settings, *,
                        default_name=default_name)
     app.router.add_static("/static/", HERE / "static")
     pages.add_routes(app, receiver_enabled=receiver_enabled)
-    restaurants.add_routes(app)
-    backoff_api.add_routes(app)
+    app.router.add_routes(restaurants.routes)
+    app.router.add_routes(backoff_api.routes)
 
 
 def _static_url(name: str) -> str:

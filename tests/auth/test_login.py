@@ -68,7 +68,7 @@ async def test_malformed_bodies_get_400_naming_the_problem(client: Any, body: by
                                  headers={"Content-Type": "application/json"})
     assert response.status == 400
     answer = await response.json()
-    assert answer["error"] in {"invalid_json", "invalid_request"} and answer["detail"]
+    assert answer["error"] == "invalid_input" and answer["detail"]
 
 
 async def test_failed_logins_are_limited_per_address_with_retry_after(

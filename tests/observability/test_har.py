@@ -167,7 +167,7 @@ async def test_messages_export_as_har_byte_exact(make_app: MakeApp) -> None:
                             headers=auth)
     assert valid_har(await only.json()) == []
     wrong = await client.get("/api/messages/export", params={"format": "xml"}, headers=auth)
-    assert wrong.status == 400 and (await wrong.json())["error"] == "bad_parameter"
+    assert wrong.status == 400 and (await wrong.json())["error"] == "invalid_input"
 
 
 async def test_delivery_attempts_export_as_har(make_app: MakeApp, aiohttp_server: Any) -> None:
