@@ -19,7 +19,7 @@ from dispatcher import events as catalogue
 from dispatcher.events import availability
 from dispatcher.backoff import BackoffRules, BackoffState, NotStopped, Transition, counts, restart
 from dispatcher.clock import Clock
-from dispatcher.engine import Notify, TransitionHook, record_transition, tell
+from dispatcher.transitions import Notify, TransitionHook, record_transition, tell
 from dispatcher.errors import InvalidInput, UnknownResource, WrongState
 from dispatcher.settings import DispatcherSettings
 from storage import Database, NotFound

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field, replace
 import pytest
 from aiohttp import web
 
-from dispatcher.app import notification_hook
 from dispatcher.backoff import PRESETS, BackoffRules
 from dispatcher.clock import FakeClock
 from dispatcher.engine import DeliveryEngine
+from dispatcher.transitions import notification_for
 from dispatcher.http import HttpSender, new_session
 from dispatcher.service import DispatcherService
 from dispatcher.settings import DispatcherSettings
@@ -98,7 +98,7 @@ async def dispatcher(storage_settings: StorageSettings, dispatcher_settings: Dis
     db = await open_storage(replace(storage_settings, synchronous="normal"))
     clock = FakeClock()
     session = new_session(dispatcher_settings)
-    hook = notification_hook(backoff_rules)   # as setup_dispatcher wires it
+    hook = notification_for(backoff_rules)   # as setup_dispatcher wires it
     engine = DeliveryEngine(DeliveryStore(db), HttpSender(session), clock, dispatcher_settings,
                             backoff_rules, notify=hook)
     service = DispatcherService(db, clock, dispatcher_settings, backoff_rules, wake=engine.wake,

@@ -11,7 +11,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from dispatcher.notifications import NOTIFICATION_SENDER, compose, setup_notifications
+from dispatcher.notifications import NOTIFICATION_SENDER, setup_notifications
+from dispatcher.transitions import compose
 from dispatcher.settings import SmtpSettings
 from storage.notifications import Notification, NotificationStore
 from storage.settings import StorageSettings
@@ -25,7 +26,7 @@ OTHER = Subscription(guid="other-guid", name="Menus", event_category="menus")
 def build_app(storage: StorageSettings, smtp: SmtpSettings) -> web.Application:
     app = web.Application()
     setup_database(app, storage)
-    setup_notifications(app, smtp, wall=lambda: AT + 5)
+    setup_notifications(app, smtp, now=lambda: AT + 5)
     return app
 
 

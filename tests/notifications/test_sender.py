@@ -29,7 +29,7 @@ WALL = AT + 5.0
 
 def sender_for(store: NotificationStore, settings: SmtpSettings, log: RecordingLog | None = None
                ) -> NotificationSender:
-    return NotificationSender(store, settings, wall=lambda: WALL, log=log or RecordingLog())
+    return NotificationSender(store, settings, now=lambda: WALL, log=log or RecordingLog())
 
 
 async def statuses(store: NotificationStore) -> list[NotificationStatus]:
