@@ -37,7 +37,7 @@ from hooksim.auth import ACCESS
 from hooksim.runner import is_loopback
 from hooksim.settings import MetricsSettings, Settings
 from receiver import RECEIVER
-from receiver.core import MessageVerdict
+from receiver.running import MessageVerdict
 from storage.deliveries import DeliveryRecord
 from storage.errors import StorageError
 from storage.observe import Depths, read_depths

@@ -2,6 +2,6 @@
 purpose. :func:`setup_receiver` adds it to an aiohttp app."""
 
 from receiver.app import prune_once, setup_receiver
-from receiver.core import ENDPOINTS, RECEIVER
+from receiver.running import ENDPOINTS, RECEIVER
 
 __all__ = ["ENDPOINTS", "RECEIVER", "prune_once", "setup_receiver"]

@@ -11,7 +11,7 @@ import aiohttp
 import structlog
 from aiohttp import web
 
-from receiver.core import ENDPOINTS, RECEIVER, Receiver
+from receiver.running import ENDPOINTS, RECEIVER, Receiver
 from receiver.endpoints import Endpoints
 from receiver.forwarding import Forwarder
 from receiver.groupcommit import GroupCommitter

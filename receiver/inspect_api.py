@@ -14,12 +14,12 @@ from typing import Any
 
 from aiohttp import web
 
-from receiver.core import RECEIVER
+from receiver.running import RECEIVER
 from receiver.endpoints import Endpoint
 from receiver.envelope import clean_text
 from receiver.faults import current_phase
 from receiver.har import stream_har
-from receiver.render import detail, summary
+from receiver.message_json import detail, summary
 from receiver.settings import FaultSettings
 from receiver.stream import serve_events
 from storage import NotFound

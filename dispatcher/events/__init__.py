@@ -27,7 +27,7 @@ import orjson
 
 from web.times import iso_millis
 
-from .restaurants import MenuItem, Restaurant, new_guid, placeholder_restaurant, simulated_restaurants
+from .simulated_restaurants import MenuItem, Restaurant, new_guid, placeholder_restaurant, simulated_restaurants
 
 __all__ = [
     "CATEGORIES", "CategorySpec", "Decisions", "Event", "EventError", "MenuItem", "Restaurant", "World",

@@ -16,7 +16,7 @@ from aiohttp import web
 
 from dispatcher.events import CATEGORIES
 from dispatcher.service import default_name
-from hooksim.portal import backoff_api, pages, restaurants
+from hooksim.portal import backoff_api, pages, restaurants_api
 from hooksim.settings import Settings
 
 HERE = Path(__file__).parent
@@ -37,7 +37,7 @@ def setup_portal(app: web.Application, settings: Settings, *,
                        default_name=default_name)
     app.router.add_static("/static/", HERE / "static")
     pages.add_routes(app, receiver_enabled=receiver_enabled)
-    app.router.add_routes(restaurants.routes)
+    app.router.add_routes(restaurants_api.routes)
     app.router.add_routes(backoff_api.routes)
 
 

@@ -15,7 +15,7 @@ from aiohttp.test_utils import TestClient
 
 import signing
 from receiver import setup_receiver
-from receiver.core import RECEIVER, Receiver
+from receiver.running import RECEIVER, Receiver
 from receiver.settings import EndpointSettings, ReceiverSettings
 from storage.messages import RECEIVER_SCHEMA
 from storage.settings import StorageSettings
