@@ -119,8 +119,9 @@ def bulk_messages(path: Path, count: int, *, body_bytes: int = BODY_BYTES,
 
 
 def bulk_deliveries(path: Path, count: int, *, url: str, status: str, created_at: float,
-                    body_bytes: int = 600) -> tuple[Path, str]:
-    """``path`` with one subscription (to ``url``) and ``count`` events, one delivery each.
+                    body_bytes: int = 600, attempts: bool = False) -> tuple[Path, str]:
+    """``path`` with one subscription (to ``url``) and ``count`` events, one delivery each, and
+    with ``attempts`` one answered (200) attempt per delivery, started when it was made.
 
     Returns the path and the subscription's GUID. Not cached (the URL and times vary)."""
     path.unlink(missing_ok=True)
@@ -155,6 +156,12 @@ def bulk_deliveries(path: Path, count: int, *, url: str, status: str, created_at
             [(str(uuid.UUID(int=2 * 10**15 + start + i)), g,
               at if status == "PENDING" else None, sig, at, at)
              for i, (g, _, _, at, sig) in enumerate(rows)])
+        if attempts:   # delivery ids are 1..count, in insertion order
+            conn.executemany(
+                "INSERT INTO attempt (delivery_id, series, number, started_at, outcome, "
+                "status_code, latency_ms, detail, response_excerpt) "
+                "VALUES (?, 1, 1, ?, 'http', 200, 2.0, '', '')",
+                [(start + i + 1, at) for i, (_, _, _, at, _) in enumerate(rows)])
     conn.execute("COMMIT")
     conn.close()
     return path, guid

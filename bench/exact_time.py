@@ -26,8 +26,8 @@ from bench.harness import PYTHON, Config, Row, free_port, wait_port
 from dispatcher.backoff import PRESETS
 from dispatcher.engine import DeliveryEngine
 from dispatcher.http import HttpSender, new_session
-from dispatcher.loadtest.run import LoadOptions, dispatcher_settings, run_load
-from dispatcher.loadtest.scenario import Scenario
+from loadtest.run import LoadOptions, dispatcher_settings, run_load
+from loadtest.scenario import Scenario
 from dispatcher.platform_clock import PlatformClock
 from dispatcher.service import DispatcherService
 from dispatcher.streams import Stream, play

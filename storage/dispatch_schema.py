@@ -179,4 +179,10 @@ _V2 = """
 CREATE INDEX delivery_by_subscription_status ON delivery (subscription_guid, status, created_at, id);
 """
 
-DISPATCH_SCHEMA = Schema("dispatcher", (_V1, _V2), postgresql=(_PG_V1, _V2))
+# Version 3: the back-off chart reads the attempts of its window (storage.error_rates) instead of
+# every attempt the subscription ever had.
+_V3 = """
+CREATE INDEX attempt_by_start ON attempt (started_at);
+"""
+
+DISPATCH_SCHEMA = Schema("dispatcher", (_V1, _V2, _V3), postgresql=(_PG_V1, _V2, _V3))

@@ -13,11 +13,15 @@ if TYPE_CHECKING:
 _MINUTE = {"sqlite": "CAST(a.started_at / 60 AS INTEGER)",
            "postgresql": "floor(a.started_at / 60)"}
 
-# An error is any attempt without a 2xx answer, as the back-off counts it.
+# An error is any attempt without a 2xx answer, as the back-off counts it. The cost must follow
+# the window, not the subscription's history: the attempts are read through attempt_by_start
+# and each is matched to its delivery by key. CROSS JOIN makes SQLite keep that order (its
+# planner would rather walk every delivery of the subscription); PostgreSQL plans it freely.
 _PER_MINUTE = """
 SELECT {minute} AS minute, count(*) AS errors
-FROM attempt a JOIN delivery d ON d.id = a.delivery_id
-WHERE d.subscription_guid = ? AND a.started_at >= ? AND a.started_at < ?
+FROM attempt a CROSS JOIN delivery d
+WHERE d.id = a.delivery_id AND d.subscription_guid = ?
+  AND a.started_at >= ? AND a.started_at < ?
   AND NOT (a.outcome = 'http' AND a.status_code BETWEEN 200 AND 299)
 GROUP BY minute ORDER BY minute
 """

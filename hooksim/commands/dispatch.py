@@ -212,7 +212,7 @@ def _stream(args: argparse.Namespace) -> int:
         raise UsageError("a stream needs both --rate and --for (e.g. --rate 20/s --for 10m)")
     if args.restaurant or args.details or args.count != 1 or args.large or args.snooze:
         raise UsageError("--restaurant, --details, --count, --large and --snooze do not go with --rate")
-    from dispatcher.loadtest.scenario import ScenarioError, parse_duration, parse_rate
+    from loadtest.scenario import ScenarioError, parse_duration, parse_rate
 
     try:   # the API takes numbers: per platform second, platform seconds
         body: dict[str, Any] = {"eventCategory": args.category, "rate": parse_rate(args.rate),

@@ -1,8 +1,8 @@
 """`hooksim load`, `hooksim check`, `hooksim predict`: will the platform pause or stop my endpoint?
 
 Thin: parse and check the options (one-line errors, exit 2), run the package code in
-:mod:`dispatcher.loadtest`, print with rich. Exit codes: 0 never stopped / every check passed,
-1 stopped / a check failed, 2 bad usage.
+:mod:`loadtest` and :mod:`endpoint_check`, print with rich. Exit codes: 0 never stopped / every
+check passed, 1 stopped / a check failed, 2 bad usage.
 """
 
 from __future__ import annotations
@@ -80,8 +80,8 @@ def _scenario_options(parser: argparse.ArgumentParser, categories: tuple[str, ..
 
 
 def _scenario(args: argparse.Namespace) -> Any:
-    from dispatcher.loadtest.scenario import (Scenario, ScenarioError, parse_count, parse_duration,
-                                              parse_rate)
+    from loadtest.scenario import (Scenario, ScenarioError, parse_count, parse_duration,
+                                   parse_rate)
 
     try:
         subscriptions = parse_count(getattr(args, "subscriptions", "1"), "--subscriptions")
@@ -107,8 +107,8 @@ def _quiet_logs() -> None:
 
 def _load(args: argparse.Namespace) -> int:
     from dispatcher.errors import InvalidInput
-    from dispatcher.loadtest.plot import check_plot_path
-    from dispatcher.loadtest.run import Live, LoadOptions, run_load
+    from loadtest.plot import check_plot_path
+    from loadtest.run import Live, LoadOptions, run_load
     from hooksim.commands.loadtest_view import LiveView
     from storage import StorageError
 
@@ -144,8 +144,8 @@ def _load(args: argparse.Namespace) -> int:
 
 def _predict(args: argparse.Namespace) -> int:
     from dispatcher.backoff import PRESETS
-    from dispatcher.loadtest.predict import Model, predict
-    from dispatcher.loadtest.scenario import ScenarioError, parse_fraction
+    from loadtest.predict import Model, predict
+    from loadtest.scenario import ScenarioError, parse_fraction
 
     scenario = _scenario(args)
     try:
@@ -165,7 +165,7 @@ def _finish(report: Any, args: argparse.Namespace) -> int:
     if args.report:
         _write(args.report, lambda fh: json.dump(report.data, fh, indent=2))
     if getattr(args, "plot", None):
-        from dispatcher.loadtest.plot import write_plot
+        from loadtest.plot import write_plot
 
         try:
             write_plot(report.data, args.plot)
@@ -176,7 +176,7 @@ def _finish(report: Any, args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from dispatcher.loadtest.check import run_checks
+    from endpoint_check.probe import run_checks
     from dispatcher.service import check_url
     from dispatcher.errors import InvalidInput
     from hooksim.commands.loadtest_view import print_check

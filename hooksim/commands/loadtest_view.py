@@ -11,9 +11,9 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from dispatcher.loadtest import per_subscription
-from dispatcher.loadtest.report import summary_rows
-from dispatcher.loadtest.run import Live
+from loadtest import per_subscription
+from loadtest.report import summary_rows
+from loadtest.run import Live
 
 
 class LiveView:

@@ -3,6 +3,7 @@ rows (an index), and deleting a subscription looks only at its own events."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from dataclasses import replace
 from pathlib import Path
@@ -15,6 +16,7 @@ from dispatcher.service import DispatcherService
 from dispatcher.settings import DispatcherSettings
 from storage.backends import open_storage
 from storage.deliveries import DeliveryQuery
+from storage.error_rates import _MINUTE, _PER_MINUTE
 from storage.settings import StorageSettings
 
 
@@ -52,17 +54,30 @@ async def test_deleting_a_subscription_removes_its_own_events_and_keeps_shared_o
     assert len(page.items) == 2
 
 
-def test_a_status_filter_reads_the_status_index(tmp_path: Path) -> None:
-    import asyncio
-
+def migrated_sqlite(tmp_path: Path) -> sqlite3.Connection:
+    """A new database with every migration applied, opened with plain sqlite3 for EXPLAIN."""
     async def make() -> None:
         db = await open_storage(StorageSettings(path=str(tmp_path / "d.db")))
         await db.close()
 
     asyncio.run(make())
-    conn = sqlite3.connect(tmp_path / "d.db")
+    return sqlite3.connect(tmp_path / "d.db")
+
+
+def test_a_status_filter_reads_the_status_index(tmp_path: Path) -> None:
+    conn = migrated_sqlite(tmp_path)
     plan = " ".join(row[-1] for row in conn.execute(
         "EXPLAIN QUERY PLAN SELECT id FROM delivery d WHERE d.subscription_guid = ? "
         "AND d.status = ? ORDER BY d.created_at DESC, d.id DESC LIMIT 51", ("s", "NOT_SENT")))
     assert "delivery_by_subscription_status" in plan, plan
     assert "TEMP B-TREE" not in plan, plan   # read in order: no sort of every match
+
+
+def test_the_backoff_chart_reads_only_the_attempts_of_its_window(tmp_path: Path) -> None:
+    conn = migrated_sqlite(tmp_path)
+    plan = [row[-1] for row in conn.execute(
+        "EXPLAIN QUERY PLAN " + _PER_MINUTE.format(minute=_MINUTE["sqlite"]), ("s", 0.0, 60.0))]
+    # The window's attempts first (a range of attempt_by_start), then each one's delivery by key:
+    # not every delivery the subscription ever had.
+    assert "attempt_by_start" in plan[0], plan
+    assert "INTEGER PRIMARY KEY" in plan[1], plan

@@ -15,7 +15,7 @@ from dispatcher.events import (
 )
 from dispatcher.events.schedule import next_opening, weekly_hours
 from dispatcher.settings import DispatcherSettings
-from dispatcher.loadtest.check import _Headers
+from endpoint_check.probe import _Headers
 
 AT = 1711638661.05
 WORLD = simulated_restaurants(12, seed=7)

@@ -9,9 +9,9 @@ from hypothesis import strategies as st
 
 from dispatcher.backoff import (PRESETS, BackoffState, SubscriptionStatus, _recent, advance,
                                 may_send, observe)
-from dispatcher.loadtest.predict import _Answer, pause_over
-from dispatcher.loadtest.report import (fold_minutes, minute_counts, minute_index, minutes_run,
-                                        percentiles, percentiles_of_counts)
+from loadtest.predict import _Answer, pause_over
+from loadtest.report import (fold_minutes, minute_counts, minute_index, minutes_run,
+                             percentiles, percentiles_of_counts)
 from dispatcher.policy import Outcome, OutcomeKind, RetrySchedule, decide, status_after
 
 RULES = PRESETS["current"]

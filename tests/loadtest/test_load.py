@@ -18,9 +18,9 @@ import pytest
 from aiohttp import web
 
 from dispatcher.backoff import PRESETS
-from dispatcher.loadtest.predict import Model, predict
-from dispatcher.loadtest.run import LoadOptions, run_load
-from dispatcher.loadtest.scenario import Scenario
+from loadtest.predict import Model, predict
+from loadtest.run import LoadOptions, run_load
+from loadtest.scenario import Scenario
 from tests.loadtest.conftest import SECRET, answering, flaky, run_cli, verifying
 
 RULES = PRESETS["current"]

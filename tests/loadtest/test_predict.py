@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from dispatcher.backoff import PRESETS
-from dispatcher.loadtest.predict import Model, predict
-from dispatcher.loadtest.scenario import Scenario
+from loadtest.predict import Model, predict
+from loadtest.scenario import Scenario
 
 RULES = PRESETS["current"]
 

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from dispatcher.backoff import PRESETS
-from dispatcher.loadtest.predict import Model, Stream, predict, streams_for, subscription_seed
-from dispatcher.loadtest.scenario import Scenario, ScenarioError
+from loadtest.predict import Model, Stream, predict, streams_for, subscription_seed
+from loadtest.scenario import Scenario, ScenarioError
 
 RULES = PRESETS["current"]
 PLENTY = 1_000_000    # a concurrency that never binds

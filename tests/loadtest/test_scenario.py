@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from dispatcher.loadtest.report import peak_in_window, percentiles
-from dispatcher.loadtest.scenario import (ScenarioError, clock_text, parse_duration, parse_fraction,
-                                          parse_rate)
+from loadtest.report import peak_in_window, percentiles
+from loadtest.scenario import (ScenarioError, clock_text, parse_duration, parse_fraction,
+                               parse_rate)
 
 
 @pytest.mark.parametrize(("text", "per_second"), [

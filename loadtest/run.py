@@ -24,8 +24,8 @@ from dispatcher.backoff import Transition, TransitionKind, rules_from_settings
 from dispatcher.clock import Wakeup
 from dispatcher.engine import DeliveryEngine
 from dispatcher.http import HttpSender, Response, new_session
-from dispatcher.loadtest.report import Report, Timing, build_report
-from dispatcher.loadtest.scenario import Scenario
+from loadtest.report import Report, Timing, build_report
+from loadtest.scenario import Scenario
 from dispatcher.platform_clock import PlatformClock
 from dispatcher.service import DispatcherService, check_url
 from dispatcher.streams import Progress, Stream, play

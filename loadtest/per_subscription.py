@@ -1,6 +1,6 @@
 """The report of a run of several subscriptions (``hooksim predict --subscriptions N``).
 
-The totals are :func:`~dispatcher.loadtest.report.build_report`'s; this adds what only makes sense
+The totals are :func:`~loadtest.report.build_report`'s; this adds what only makes sense
 per subscription: who was paused or stopped and when, the worst one, and one summary line each.
 Subscriptions are numbered from 0 (0 is the one a single-subscription run plays).
 """
@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from dispatcher.backoff import BackoffRules
-from dispatcher.loadtest.report import (Report, TransitionLike, count_rows, latency_row,
-                                        paused_periods, since, window_text)
-from dispatcher.loadtest.scenario import clock_text
+from loadtest.report import (Report, TransitionLike, count_rows, latency_row,
+                             paused_periods, since, window_text)
+from loadtest.scenario import clock_text
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from dispatcher.backoff import BackoffRules
 from dispatcher.clock import iso
-from dispatcher.loadtest.scenario import Scenario, clock_text
+from loadtest.scenario import Scenario, clock_text
 from storage.deliveries import AttemptRecord
 
 

@@ -30,13 +30,13 @@ from dataclasses import dataclass
 
 from dispatcher.backoff import (BackoffRules, BackoffState, SubscriptionStatus, Transition,
                                TransitionKind, advance, observe)
-from dispatcher.loadtest.per_subscription import SubscriptionOutcome, with_subscriptions
-from dispatcher.loadtest.report import (AttemptTally, Report, build_report, fold_minutes,
-                                        minute_counts, minutes_run, peak_in_window)
-from dispatcher.loadtest.scenario import Scenario
 from dispatcher.policy import (DeliveryStatus, Outcome, OutcomeKind, RetryAfter, RetrySchedule,
                               decide, schedule_for, status_after)
 from dispatcher.settings import DispatcherSettings
+from loadtest.per_subscription import SubscriptionOutcome, with_subscriptions
+from loadtest.report import (AttemptTally, Report, build_report, fold_minutes,
+                             minute_counts, minutes_run, peak_in_window)
+from loadtest.scenario import Scenario
 
 _START = 0.0
 # Queued at the same instant: a retry's start, then attempts finishing (they are in a deque of

@@ -8,7 +8,7 @@ from pathlib import Path
 from aiohttp import web
 
 from dispatcher import events as catalogue
-from dispatcher.loadtest.check import CheckResult, run_checks
+from endpoint_check.probe import CheckResult, run_checks
 from tests.loadtest.conftest import SECRET, answering, run_cli, verifying
 
 NAMES = ["every-event-type", "duplicate-guid", "bad-signature", "unknown-field", "unknown-enum",

@@ -1,0 +1,37 @@
+"""The packages' layers, read from their import statements: no cycles, tools sit on top."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+# What each package must never import (directly, at any depth of its own modules).
+FORBIDDEN = {
+    "signing": {"storage", "dispatcher", "receiver", "hooksim", "loadtest", "endpoint_check"},
+    "storage": {"dispatcher", "receiver", "hooksim", "loadtest", "endpoint_check"},
+    "dispatcher": {"receiver", "hooksim", "loadtest", "endpoint_check"},
+    "receiver": {"dispatcher", "hooksim", "loadtest", "endpoint_check"},
+    "loadtest": {"receiver", "hooksim", "endpoint_check"},
+    "endpoint_check": {"receiver", "hooksim", "loadtest"},
+}
+
+
+def imported_packages(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_package_imports_nothing_above_it(package: str) -> None:
+    wrong = {f"{path.relative_to(ROOT)} imports {name}"
+             for path in (ROOT / package).rglob("*.py")
+             for name in imported_packages(path) & FORBIDDEN[package]}
+    assert not wrong, sorted(wrong)
