@@ -51,6 +51,13 @@ _log = structlog.get_logger("dispatcher.notifications")
 # --- sending ---------------------------------------------------------------------------------
 
 
+def gives_up(failures: int, permanent: bool, max_attempts: int) -> bool:
+    """Whether a notification is FAILED for good after its ``failures``-th failed send: at a
+    ``permanent`` refusal (e.g. no such mailbox) or once ``max_attempts`` sends have failed.
+    (Its lease keeps other senders off it, so the attempts it was claimed with are current.)"""
+    return permanent or failures >= max_attempts
+
+
 @dataclass(frozen=True)
 class _Failure:
     """Why one send failed. ``permanent``: never retry this email. ``server``: the SMTP server
@@ -148,8 +155,9 @@ class NotificationSender:
                         sent += 1
                         continue
                     recorded = await self.store.mark_failed(
-                        notification.id, self._now(), failure.error, permanent=failure.permanent
-                    )
+                        notification.id, self._now(), failure.error, give_up=gives_up(
+                            notification.attempts + 1, failure.permanent,
+                            self.settings.max_attempts))
                     self._log.warning(
                         "notification.failed", **_fields(notification), error=failure.error,
                         attempts=recorded.attempts,
@@ -256,7 +264,7 @@ def setup_notifications(
     """
 
     async def sender_ctx(app: web.Application) -> AsyncIterator[None]:
-        store = NotificationStore(app[DATABASE], max_attempts=settings.max_attempts)
+        store = NotificationStore(app[DATABASE])
         sender = app[NOTIFICATION_SENDER] = NotificationSender(store, settings, now=now)
         if send:
             sender.start()

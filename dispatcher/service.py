@@ -251,7 +251,7 @@ class DispatcherService:
             except NotFound:
                 raise UnknownResource(f"no subscription {guid}") from None
             try:
-                state, transitions = restart(BackoffState.from_json(dict(record.backoff)), now)
+                state, transitions = restart(BackoffState.from_json(record.backoff), now)
             except NotStopped as exc:
                 raise WrongState(str(exc)) from None
             batch.save_backoff(guid, state.status.value, state.to_json(), None, now)
@@ -266,7 +266,7 @@ class DispatcherService:
 
     async def backoff(self, guid: str) -> BackoffView:
         record = await self.get_subscription(guid)
-        state = BackoffState.from_json(dict(record.backoff))
+        state = BackoffState.from_json(record.backoff)
         errors, pauses = counts(state, self.rules, self.clock.now())
         history = await self.subscriptions.transitions(guid)
         return BackoffView(record.status, errors, pauses, record.paused_until, history)

@@ -82,7 +82,7 @@ class _BackoffStates:
             if record is None:
                 self._gone.add(guid)
             else:
-                self._states[guid] = (record, BackoffState.from_json(dict(record.backoff)))
+                self._states[guid] = (record, BackoffState.from_json(record.backoff))
 
     def get(self, guid: str) -> BackoffState | None:
         if guid not in self._states and guid not in self._gone:

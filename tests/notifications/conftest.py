@@ -27,7 +27,7 @@ async def db(storage_settings: StorageSettings) -> AsyncIterator[AnyDatabase]:
 
 @pytest.fixture
 def store(db: AnyDatabase) -> NotificationStore:
-    return NotificationStore(db, max_attempts=3)
+    return NotificationStore(db)
 
 
 @pytest.fixture

@@ -84,8 +84,8 @@ async def test_nothing_is_lost_while_smtp_is_down(store: NotificationStore) -> N
 
 
 async def test_after_max_attempts_a_notification_is_failed_for_good(db: Database) -> None:
-    store = NotificationStore(db, max_attempts=2)
-    settings = SmtpSettings(enabled=True, port=free_port(), timeout=5.0)
+    store = NotificationStore(db)
+    settings = SmtpSettings(enabled=True, port=free_port(), timeout=5.0, max_attempts=2)
     notification = await store.add(paused())
     log = RecordingLog()
     sender = sender_for(store, settings, log)
