@@ -1,28 +1,19 @@
-"""Fixtures: a real database on each backend, the notification store, a real SMTP server and its settings."""
+"""Fixtures: the notification store (on the ``db`` of tests/conftest.py), a real SMTP server and its settings."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import pytest
 
 from dispatcher.settings import SmtpSettings
-from storage.backends import open_storage
 from storage.notifications import NotificationStore
-from storage.settings import StorageSettings
 
 if TYPE_CHECKING:
     from storage.backends import AnyDatabase
 from tests.notifications import SmtpServer
-
-
-@pytest.fixture
-async def db(storage_settings: StorageSettings) -> AsyncIterator[AnyDatabase]:
-    database = await open_storage(storage_settings)
-    yield database
-    await database.close()
 
 
 @pytest.fixture

@@ -17,10 +17,10 @@ from dispatcher.app import ENGINE
 from dispatcher.clock import FakeClock
 from storage.har import body_bytes
 from tests.auth.helpers import bearer_headers
-from tests.dispatcher.conftest import Target
+from tests.webhooks import Target
 from tests.observability.conftest import SECRET, MakeApp
 from tests.observability.test_metrics import settle, target_at
-from tests.receiver.conftest import envelope, signed
+from tests.webhooks import envelope, signed
 from tests.receiver.test_cli import Receiver, cli
 
 # HAR 1.2 (http://www.softwareishard.com/blog/har-12-spec/), the parts an export has: every

@@ -1,4 +1,4 @@
-"""The notification log / outbox against a real SQLite file."""
+"""The notification log / outbox on each backend."""
 
 from __future__ import annotations
 
@@ -15,6 +15,11 @@ from storage.notifications import (
     insert_notification,
 )
 from tests.notifications import AT, Subscription, paused
+
+@pytest.fixture
+def store(db: Database) -> NotificationStore:
+    return NotificationStore(db)
+
 
 PENDING, SENT, FAILED = NotificationStatus.PENDING, NotificationStatus.SENT, NotificationStatus.FAILED
 
