@@ -21,6 +21,7 @@ from storage.messages import RECEIVER_SCHEMA
 from storage.notifications import NOTIFICATIONS_SCHEMA
 from storage.schema import Schema
 from storage.web import setup_database
+from web.routes import json_errors_under_api
 
 SETTINGS = web.AppKey("settings", Settings)
 
@@ -63,7 +64,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> web.Applicat
     processes share the work through the database.
     """
     role = settings.server.role
-    app = web.Application()
+    app = web.Application(middlewares=[json_errors_under_api])   # 404/405 under /api as JSON
     app[SETTINGS] = settings
     clock = clock or clock_for(settings)
     setup_database(app, settings.storage, _SCHEMAS[role])
@@ -89,7 +90,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> web.Applicat
 
 def build_receiver_app(settings: Settings) -> web.Application:
     """The receiver alone (`hooksim receive`): hooks, inspection API with its login, health."""
-    app = web.Application()
+    app = web.Application(middlewares=[json_errors_under_api])   # 404/405 under /api as JSON
     app[SETTINGS] = settings
     setup_database(app, settings.storage, _SCHEMAS["receiver"])
     setup_auth(app, settings.auth)

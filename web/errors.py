@@ -15,6 +15,7 @@ CODES: dict[str, int] = {
     "invalid_credentials": 401,     # login with a wrong client id or secret
     "csrf_token_invalid": 403,      # a cookie-authorized change without the page's CSRF token
     "not_found": 404,               # no such resource (subscription, delivery, message, endpoint)
+    "method_not_allowed": 405,      # a route that exists, asked with another method; see Allow
     "conflict": 409,                # valid, but not in the resource's current state
     "too_many_attempts": 429,       # failed logins from one address; see Retry-After
     "storage_unavailable": 503,     # the database cannot answer right now: try again later

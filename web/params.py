@@ -1,7 +1,7 @@
 """Reading a request: its JSON body and its query parameters. Each refusal is an
 :class:`~web.errors.InvalidInput` naming the parameter (``field``) and saying what it takes.
-An absent parameter is its default; so is an empty time, choice or cursor (no bound, no filter,
-the first page: what an empty form field sends), but not an empty number."""
+An absent or empty parameter is its default (no bound, no filter, the first page, the default
+size: what an empty form field sends)."""
 
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ def query_time(query: Mapping[str, str], name: str, *, end: bool = False) -> flo
 def query_int(query: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
     """A whole-number parameter in ``low..high``."""
     text = query.get(name)
-    if text is None:
+    if not text:
         return default
     if not (text.isascii() and text.isdigit()) or not low <= int(text) <= high:
         raise InvalidInput(f"{name} must be an integer {low}-{high}, got {text!r}", name)

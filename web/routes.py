@@ -18,6 +18,23 @@ def error_response(error: ApiError) -> web.Response:
     return web.json_response(error.body(), status=error.status, headers=error.headers)
 
 
+@web.middleware
+async def json_errors_under_api(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The router's own 404 (no such path) and 405 (another method) under ``/api`` in the one
+    shape too; aiohttp answers them as text."""
+    try:
+        return await handler(request)
+    except (web.HTTPNotFound, web.HTTPMethodNotAllowed) as exc:
+        if not (request.path == "/api" or request.path.startswith("/api/")):
+            raise
+        if isinstance(exc, web.HTTPMethodNotAllowed):
+            allowed = ", ".join(sorted(exc.allowed_methods))
+            return error_response(ApiError(
+                f"{request.method} is not allowed on {request.path}; use {allowed}",
+                code="method_not_allowed", headers={"Allow": allowed}))
+        return error_response(ApiError(f"no route {request.path}", code="not_found"))
+
+
 def verdict_response(status: int, code: str, detail: str, **headers: str) -> web.Response:
     """The same shape for the receiver's answers to webhook deliveries (``/hooks/{name}``),
     whose codes are the verdicts a webhook target gives (``signature_mismatch``,

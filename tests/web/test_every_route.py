@@ -135,3 +135,27 @@ async def test_each_bad_parameter_is_named_in_field(client: TestClient[Any, Any]
             body = await answer.json()
             assert (answer.status, body["error"], body.get("field")) == (
                 400, "invalid_input", name), (path, name, body)
+
+
+async def test_a_path_or_method_no_route_has_is_the_same_shape(
+        client: TestClient[Any, Any]) -> None:
+    """The router's own 404 and 405 under /api, once past the token guard; elsewhere untouched."""
+    headers = await _headers(client)
+    answer = await client.get("/api/no-such-route", headers=headers)
+    _check_shape("GET", "/api/no-such-route", answer.status, await answer.json())
+    assert (await answer.json())["error"] == "not_found"
+    answer = await client.delete("/api/activity", headers=headers)
+    _check_shape("DELETE", "/api/activity", answer.status, await answer.json())
+    assert answer.status == 405 and "GET" in answer.headers["Allow"]
+    outside = await client.get("/no-such-page")
+    assert outside.status == 404 and outside.content_type != "application/json"
+
+
+async def test_an_empty_parameter_is_its_default_everywhere(client: TestClient[Any, Any]) -> None:
+    headers = await _headers(client)
+    guid = await _subscription(client, headers)
+    for path in (f"/api/subscriptions/{guid}/deliveries", "/api/notifications", "/api/activity",
+                 "/api/messages", f"/api/subscriptions/{guid}/backoff/errors"):
+        empty = {"limit": "", "minutes": "", "from": "", "to": "", "cursor": ""}
+        answer = await client.get(path, params=empty, headers=headers)
+        assert answer.status == 200, (path, await answer.text())
