@@ -15,7 +15,8 @@ from dispatcher.engine import AttemptHook, DeliveryEngine, StatusHook
 from dispatcher.http import HttpSender, Response, new_session
 from dispatcher.notifications import NOTIFICATION_SENDER, setup_notifications
 from dispatcher.service import DispatcherService
-from dispatcher.settings import BackoffSettings, DispatcherSettings, SmtpSettings
+from dispatcher.disorder import Disorder
+from dispatcher.settings import BackoffSettings, DisorderSettings, DispatcherSettings, SmtpSettings
 from dispatcher.streams import Streams
 from dispatcher.transitions import notification_for
 from storage.deliveries import DeliveryRecord, DeliveryStore
@@ -60,6 +61,7 @@ def setup_dispatcher(
     shutdown_timeout: float = 10.0,
     api: bool = True,
     deliver: bool = True,
+    disorder: DisorderSettings = DisorderSettings(),
 ) -> None:
     """Serve the admin API (``api``) and, while the app runs, deliver and send the notification
     outbox (``deliver``). ``app[SERVICE]`` exists either way. Needs ``setup_database`` first.
@@ -78,7 +80,7 @@ def setup_dispatcher(
         told = observers.on_transition if observers.transitions else None
         if not deliver:
             app[SERVICE] = DispatcherService(app[DATABASE], clock, settings, rules, notify=hook,
-                                             on_transition=told)
+                                             on_transition=told, disorder=Disorder(disorder))
             app[STREAMS] = Streams(app[SERVICE], clock)
             yield
             await app[STREAMS].close()
@@ -91,7 +93,8 @@ def setup_dispatcher(
             on_status=observers.on_status if observers.statuses else None)
         app[ENGINE] = engine
         app[SERVICE] = DispatcherService(app[DATABASE], clock, settings, rules, wake=engine.wake,
-                                         notify=hook, on_committed=wake_sender, on_transition=told)
+                                         notify=hook, on_committed=wake_sender, on_transition=told,
+                                         disorder=Disorder(disorder))
         app[STREAMS] = Streams(app[SERVICE], clock)
         if settings.enabled:
             await engine.start()

@@ -14,11 +14,14 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+import structlog
+
 import signing
 from dispatcher import events as catalogue
 from dispatcher.events import availability
 from dispatcher.backoff import BackoffRules, BackoffState, NotStopped, Transition, counts, restart
 from dispatcher.clock import Clock
+from dispatcher.disorder import Disorder
 from dispatcher.transitions import Notify, TransitionHook, record_transition, tell
 from dispatcher.errors import InvalidInput, UnknownResource, WrongState
 from dispatcher.settings import DispatcherSettings
@@ -34,6 +37,8 @@ from storage.deliveries import (
     NewDelivery,
 )
 from storage.subscriptions import SubscriptionRecord, SubscriptionStore, TransitionRecord
+
+log = structlog.get_logger("hooksim.dispatcher")
 
 MAX_EVENTS_PER_REQUEST = 1_000   # an order is ~9 KB and ~1 ms to make: one request stays small
 # The catalogue names its inputs in Python; callers know them by the API's names.
@@ -157,6 +162,7 @@ class DispatcherService:
         notify: Notify | None = None,
         on_transition: TransitionHook | None = None,
         on_committed: Callable[[], None] = lambda: None,
+        disorder: Disorder | None = None,
     ) -> None:
         self.subscriptions = SubscriptionStore(db)
         self.deliveries = DeliveryStore(db)
@@ -167,6 +173,7 @@ class DispatcherService:
         self._notify = notify
         self._on_transition = on_transition
         self._on_committed = on_committed
+        self.disorder = disorder   # None or inactive: one delivery per subscription, due at once
         self._rng = random.Random(settings.seed)
         # The seed reproduces what events say, not their GUIDs: a restarted process, or several
         # API and dispatcher processes on one database, would draw the same GUIDs from the same
@@ -310,12 +317,25 @@ class DispatcherService:
                                  event.timestamp, body, at)
             batch.append((record, [
                 NewDelivery(catalogue.new_guid(self._unique), sub.guid, event.route_key,
-                            signing.sign(sub.secret, body, event.timestamp))
-                for sub in targets]))
+                            signing.sign(sub.secret, body, event.timestamp), due)
+                for sub in targets for due in self._due_times(event, sub, at)]))
         await self.deliveries.add_events(batch)
         if targets:
             self._wake()
         return made
+
+    def _due_times(self, event: catalogue.Event, sub: SubscriptionRecord,
+                   at: float) -> list[float | None]:
+        """When ``event``'s deliveries to ``sub`` are due: once at ``at``, or as many times as
+        the disorder on purpose plans (each copy in the event log)."""
+        if self.disorder is None or not self.disorder.settings.active:
+            return [None]
+        copies = self.disorder.copies(at)
+        for copy in copies:
+            if copy.kind != "original":
+                log.info("delivery.disorder", kind=copy.kind, event_guid=event.guid,
+                         subscription_guid=sub.guid, due_in=round(copy.due_at - at, 3))
+        return [copy.due_at for copy in copies]
 
     async def snooze(self, *, kind: Any, restaurant_guid: str | None = None) -> list[catalogue.Event]:
         """A channel snoozed now: toggle offline now, online when the snooze ends (due then)."""

@@ -32,6 +32,22 @@ class DispatcherSettings:
 
 
 @dataclass(frozen=True)
+class DisorderSettings:
+    """[disorder]: see :mod:`dispatcher.disorder`; all zero, nothing changes."""
+
+    duplicate_rate: float = 0.0
+    duplicate_within: float = 60.0
+    reorder_window: float = 0.0
+    late_rate: float = 0.0
+    late_after: float = 600.0
+    seed: int = 0
+
+    @property
+    def active(self) -> bool:
+        return bool(self.duplicate_rate or self.reorder_window or self.late_rate)
+
+
+@dataclass(frozen=True)
 class BackoffSettings:
     preset: Literal["current", "legacy"] = "current"
     # Zero means "take it from the preset".

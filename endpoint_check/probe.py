@@ -12,13 +12,14 @@ import json
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import aiohttp
 
 import signing
 from dispatcher import events as catalogue
+from endpoint_check import signatures
 from dispatcher.headers import request_headers
 from dispatcher.http import SKIP_AUTO_HEADERS
 from dispatcher.settings import DispatcherSettings
@@ -26,11 +27,20 @@ from dispatcher.settings import DispatcherSettings
 BURST = 50
 
 
+class Unsigned:
+    """``Prober.post``'s default signature: sign the bytes sent with the endpoint's secret."""
+
+
+UNSIGNED = Unsigned()
+
+
 @dataclass(frozen=True)
 class CheckResult:
     name: str
     passed: bool
     evidence: str
+    skipped: bool = False     # not run (it needs an option the user did not give); not a failure
+    seconds: float = 0.0      # how long the check took, requests included (wall clock)
 
 
 @dataclass(frozen=True)
@@ -68,32 +78,40 @@ class Prober:
     session: aiohttp.ClientSession
     timeout: float
     rng: random.Random
+    keys: signatures.Keys
     answers: list[Answer] = field(default_factory=list)
     settings: DispatcherSettings = DispatcherSettings()
     # Event GUID -> its Toast-Restaurant-External-ID (packaging's restaurant is only there).
     restaurants: dict[str, str | None] = field(default_factory=dict)
 
     def event(self, category: str, event_type: str | None = None,
-              details: Mapping[str, Any] | None = None, *, large: bool = False) -> dict[str, Any]:
-        made = catalogue.make_event(category, at=time.time(), rng=self.rng,
+              details: Mapping[str, Any] | None = None, *, large: bool = False,
+              at: float | None = None) -> dict[str, Any]:
+        made = catalogue.make_event(category, at=time.time() if at is None else at, rng=self.rng,
                                     restaurants=catalogue.simulated_restaurants(3, 0),
                                     event_type=event_type, details=details, large=large)
         self.restaurants[made.guid] = made.restaurant_guid
         return made.envelope()
 
-    async def post(self, envelope: dict[str, Any], *, secret: str | None = None,
-                   body: bytes | None = None) -> Answer:
-        """POST ``envelope`` as the platform would (compact UTF-8 JSON, signed over those bytes)."""
-        body = body if body is not None else json.dumps(
-            envelope, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-        probe = _Headers(signing.sign(secret or self.secret, body, envelope["timestamp"]),
-                         envelope["eventType"], envelope["eventCategory"],
+    async def post(self, envelope: dict[str, Any], *, body: bytes | None = None,
+                   signature: str | None | Unsigned = UNSIGNED, attempt: int = 1) -> Answer:
+        """POST ``envelope`` as the platform would (compact UTF-8 JSON, signed over those bytes).
+
+        ``body`` replaces the bytes sent, ``signature`` the Toast-Signature (None: no header).
+        """
+        body = body if body is not None else signatures.compact(envelope)
+        if isinstance(signature, Unsigned):
+            signature = signing.sign(self.secret, body, envelope["timestamp"])
+        probe = _Headers(signature or "", envelope["eventType"], envelope["eventCategory"],
                          self.restaurants.get(envelope["guid"]))
+        headers = request_headers(probe, attempt, self.settings)   # type: ignore[arg-type]
+        if signature is None:
+            del headers["Toast-Signature"]
         what = f"{envelope['eventCategory']}/{envelope['eventType']}"
         started = time.perf_counter()
         try:
             async with self.session.post(self.url, data=body, allow_redirects=False,
-                                         headers=request_headers(probe, 1, self.settings)) as resp:   # type: ignore[arg-type]
+                                         headers=headers) as resp:
                 await resp.read()
                 answer = Answer(what, resp.status, time.perf_counter() - started,
                                 location=resp.headers.get("Location", ""))
@@ -121,19 +139,65 @@ async def every_event_type(p: Prober) -> CheckResult:
                    f"{len(kinds)}/{len(kinds)} event types answered 2xx within {p.timeout:g} s")
 
 
-async def duplicate_guid(p: Prober) -> CheckResult:
+def _refused(answer: Answer) -> bool:
+    return answer.status is not None and 400 <= answer.status <= 499
+
+
+def signature_check(case: signatures.Case) -> Callable[[Prober], Awaitable[CheckResult]]:
+    """One named check: every forgery of ``case`` refused with a 4xx, its valid twin 2xx."""
+
+    async def check(p: Prober) -> CheckResult:
+        if case.needs_previous and p.keys.previous is None:
+            return CheckResult(case.name, True, "not run: give --previous-secret", skipped=True)
+        forged = p.event("stock")
+        body = case.twin_body(forged)
+        wrong = []
+        for forgery in case.forge(p.keys, body, forged["timestamp"]):
+            answer = await p.post(forged, body=forgery.body, signature=forgery.signature)
+            wrong.append((forgery.what, answer))
+        twin = p.event("stock")
+        valid = await p.post(twin, body=case.twin_body(twin))
+        accepted = [f"{what}: {answer}" for what, answer in wrong if not _refused(answer)]
+        if accepted:
+            evidence = "not refused with a 4xx: " + "; ".join(accepted)
+        else:
+            evidence = "refused: " + "; ".join(f"{what} {answer.status}" for what, answer in wrong)
+        evidence += f"; valid twin {valid}"
+        return CheckResult(case.name, not accepted and valid.ok(p.timeout), evidence)
+
+    check.__name__ = case.name.replace("-", "_")
+    return check
+
+
+async def retried_duplicate(p: Prober) -> CheckResult:
+    """Toast: the same GUID is the same event; a retry (attempt 2) must still get a 2xx."""
     envelope = p.event("menus")
     first = await p.post(envelope)
-    again = await p.post(envelope)
+    again = await p.post(envelope, attempt=2)
     passed = first.ok(p.timeout) and again.ok(p.timeout)
-    return CheckResult("duplicate-guid", passed, f"first {first}; same GUID again {again}")
+    return CheckResult("retried-duplicate", passed,
+                       f"first {first}; same GUID, Toast-Attempt-Number 2 {again}")
 
 
-async def bad_signature(p: Prober) -> CheckResult:
-    answer = await p.post(p.event("stock"), secret=p.secret + "-wrong")
-    passed = answer.status is not None and 400 <= answer.status <= 499
-    return CheckResult("bad-signature", passed,
-                       f"wrong signature {answer} (expected a 4xx refusal)")
+async def older_after_newer(p: Prober) -> CheckResult:
+    """A retry minutes later arrives after a newer update of the same order: still a 2xx."""
+    now = time.time()
+    older = p.event("orders", at=now - 300)
+    order = dict(older["details"]["order"], modifiedDate=_order_date(now),
+                 numberOfGuests=older["details"]["order"]["numberOfGuests"] + 1)
+    newer = p.event("orders", older["eventType"], at=now,
+                    details={"restaurantGuid": older["details"]["restaurantGuid"], "order": order})
+    first = await p.post(newer)
+    late = await p.post(older)
+    passed = first.ok(p.timeout) and late.ok(p.timeout)
+    return CheckResult("older-after-newer", passed,
+                       f"order {order['guid'][:8]}: newer update {first}; "
+                       f"the update 5 min older, after it {late}")
+
+
+def _order_date(at: float) -> str:
+    """Dates inside an order: 2024-03-28T15:11:01.050+0000."""
+    return catalogue.iso_utc(catalogue.epoch_millis(at)).replace("Z", "+0000")
 
 
 async def unknown_field(p: Prober) -> CheckResult:
@@ -171,7 +235,7 @@ async def large_order(p: Prober) -> CheckResult:
     return CheckResult("large-order", answer.ok(p.timeout), f"a {size // 1024} KB order {answer}")
 
 
-def no_redirects(p: Prober) -> CheckResult:
+async def no_redirects(p: Prober) -> CheckResult:
     redirects = [a for a in p.answers if a.status is not None and 300 <= a.status <= 399]
     if redirects:
         return CheckResult("no-redirects", False,
@@ -180,11 +244,12 @@ def no_redirects(p: Prober) -> CheckResult:
 
 
 CHECKS: tuple[Callable[[Prober], Awaitable[CheckResult]], ...] = (
-    every_event_type, duplicate_guid, bad_signature, unknown_field, unknown_enum, non_ascii, burst,
-    large_order)
+    every_event_type, *(signature_check(case) for case in signatures.CASES), retried_duplicate,
+    older_after_newer, unknown_field, unknown_enum, non_ascii, burst, large_order)
 
 
-async def run_checks(url: str, secret: str, *, timeout: float = 2.0, seed: int = 0,
+async def run_checks(url: str, secret: str, *, previous_secret: str | None = None,
+                     timeout: float = 2.0, seed: int = 0,
                      on_result: Callable[[CheckResult], None] = lambda _r: None) -> list[CheckResult]:
     """Every check in order; ``no-redirects`` last, over every answer seen."""
     client_timeout = aiohttp.ClientTimeout(total=timeout, connect=timeout, sock_read=timeout)
@@ -192,11 +257,13 @@ async def run_checks(url: str, secret: str, *, timeout: float = 2.0, seed: int =
     async with aiohttp.ClientSession(connector=connector, timeout=client_timeout,
                                      cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=False,
                                      skip_auto_headers=SKIP_AUTO_HEADERS) as session:
-        prober = Prober(url, secret, session, timeout, random.Random(seed))
+        rng = random.Random(seed)
+        keys = signatures.Keys(secret, previous_secret, signatures.other_secret(rng))
+        prober = Prober(url, secret, session, timeout, rng, keys)
         results = []
-        for check in CHECKS:
-            results.append(await check(prober))
+        for check in (*CHECKS, no_redirects):
+            started = time.perf_counter()
+            result = await check(prober)
+            results.append(replace(result, seconds=time.perf_counter() - started))
             on_result(results[-1])
-        results.append(no_redirects(prober))
-        on_result(results[-1])
         return results

@@ -73,7 +73,8 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> web.Applicat
     if role != "receiver":
         setup_dispatcher(app, settings.dispatcher, settings.backoff, settings.smtp, clock,
                          shutdown_timeout=settings.server.shutdown_timeout,
-                         api=role != "dispatcher", deliver=role != "api")
+                         api=role != "dispatcher", deliver=role != "api",
+                         disorder=settings.disorder)
     receiver = role == "receiver" or (role == "all" and settings.receiver.enabled)
     if receiver:
         # Fault phases play on platform time, in step with the dispatcher's waits.

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from dispatcher.settings import BackoffSettings, DemoSettings, DispatcherSettings, SmtpSettings
+from dispatcher.settings import (BackoffSettings, DemoSettings, DisorderSettings, DispatcherSettings,
+                                 SmtpSettings)
 from receiver.settings import ReceiverSettings
 from storage.settings import StorageSettings
 
@@ -74,6 +75,7 @@ class Settings:
     clock: ClockSettings = field(default_factory=ClockSettings)
     dispatcher: DispatcherSettings = field(default_factory=DispatcherSettings)
     backoff: BackoffSettings = field(default_factory=BackoffSettings)
+    disorder: DisorderSettings = field(default_factory=DisorderSettings)
     demo: DemoSettings = field(default_factory=DemoSettings)
     receiver: ReceiverSettings = field(default_factory=ReceiverSettings)
     smtp: SmtpSettings = field(default_factory=SmtpSettings)

@@ -197,8 +197,19 @@ def summary_rows(data: Mapping[str, Any]) -> list[tuple[str, str]]:
         *((f"  pause {i}", f"{clock_text(p['at'])}  {p['errorsInWindow']} errors in window")
           for i, p in enumerate(data["pauses"], 1)),
         ("stopped at", "-" if data["stoppedAt"] is None else clock_text(data["stoppedAt"])),
+        *disorder_rows(data),
         latency_row(data),
     ]
+
+
+def disorder_rows(data: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """What the disorder on purpose added (``load --duplicates/--reorder-window/--late``)."""
+    disorder = data.get("disorder")
+    if not disorder:
+        return []
+    return [("disorder (seed {})".format(disorder["seed"]),
+             f"{disorder['duplicates']} duplicates, {disorder['reordered']} reordered, "
+             f"{disorder['late']} late")]
 
 
 def count_rows(data: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -292,3 +303,45 @@ def window_text(rules: BackoffRules) -> str:
     seconds = rules.error_window
     length = f"{seconds / 60:g}-minute" if seconds % 60 == 0 else f"{seconds:g}-second"
     return f"{length} window (limit {rules.errors_to_pause})"
+
+
+@dataclass(frozen=True)
+class RuleOutcome:
+    """One of the platform's rules judged over a report: a JUnit test case, say."""
+
+    name: str
+    passed: bool
+    text: str
+    # The run could not judge it (a starved machine): not a pass, not the endpoint's failure.
+    undecided: bool = False
+
+
+def rule_outcomes(data: Mapping[str, Any]) -> list[RuleOutcome]:
+    """The pause rule, the stop rule and, for a real run, whether it kept platform time."""
+    rules = data["rules"]
+    window = f"{rules['errorsToPause']} errors in {_span(rules['errorWindow'])} pause"
+    stop = f"{rules['pausesToStop']} pauses in {_span(rules['pauseWindow'])} stop"
+    pauses, stopped_at = data["pauses"], data["stoppedAt"]
+    several = data.get("subscriptions", 1) > 1
+    who = f"{data['subscriptionsPaused']} of {data['subscriptions']} subscriptions " if several else ""
+    outcomes = [
+        RuleOutcome("pause-rule", not pauses,
+                    f"{who}paused {len(pauses)} time(s), first at {clock_text(pauses[0]['at'])} "
+                    f"platform time ({window})" if pauses else
+                    f"never paused; peak {data['peakErrorsInWindow']} errors in a window ({window})"),
+        RuleOutcome("stop-rule", stopped_at is None,
+                    f"stopped at {clock_text(stopped_at)} platform time after "
+                    f"{data['pausesAtStop']} pauses ({stop})" if stopped_at is not None else
+                    f"never stopped ({stop})"),
+    ]
+    timing = data.get("timing")
+    if timing is not None:
+        outcomes.append(RuleOutcome(
+            "exact-timing", timing["exact"],
+            f"platform moments met at most {timing['lateSeconds']:g} s late (limit "
+            f"{EXACT_WITHIN:g} s) at {timing['compression']:g}x", undecided=not timing["exact"]))
+    return outcomes
+
+
+def _span(seconds: float) -> str:
+    return f"{seconds / 60:g} min" if seconds % 60 == 0 else f"{seconds:g} s"

@@ -22,6 +22,7 @@ from typing import Any
 
 from dispatcher.backoff import Transition, TransitionKind, rules_from_settings
 from dispatcher.clock import Wakeup
+from dispatcher.disorder import Disorder
 from dispatcher.engine import DeliveryEngine
 from dispatcher.http import HttpSender, Response, new_session
 from loadtest.report import Report, Timing, build_report
@@ -29,7 +30,7 @@ from loadtest.scenario import Scenario
 from dispatcher.platform_clock import PlatformClock
 from dispatcher.service import DispatcherService, check_url
 from dispatcher.streams import Progress, Stream, play
-from dispatcher.settings import BackoffSettings, DispatcherSettings
+from dispatcher.settings import BackoffSettings, DisorderSettings, DispatcherSettings
 from storage.backends import open_storage
 from storage.settings import StorageSettings
 from storage.deliveries import DeliveryRecord, DeliveryStore
@@ -50,6 +51,7 @@ class LoadOptions:
     timeout: float = 2.0          # wall seconds to connect and to read (the platform's 2 s)
     db_path: str | None = None    # None: a temporary file, deleted afterwards
     storage: StorageSettings | None = None   # another database (e.g. PostgreSQL) instead
+    disorder: DisorderSettings = DisorderSettings()   # duplicates, reordering, late copies
 
 
 @dataclass
@@ -118,8 +120,9 @@ async def _run(options: LoadOptions, storage: StorageSettings, live: Live, stop:
     engine = DeliveryEngine(DeliveryStore(db), HttpSender(session, settings.response_excerpt_bytes),
                             clock, settings, rules, on_transition=transition_hook,
                             on_attempt=live.on_attempt)
+    disorder = Disorder(options.disorder)
     service = DispatcherService(db, clock, settings, rules, wake=engine.wake,
-                                on_transition=transition_hook)
+                                on_transition=transition_hook, disorder=disorder)
     background: list[asyncio.Task[object]] = []
     stopped = False
     try:
@@ -145,7 +148,7 @@ async def _run(options: LoadOptions, storage: StorageSettings, live: Live, stop:
         statuses = await service.deliveries.status_counts(subscription.guid, made_by=end)
         live.pending = statuses.get("PENDING", 0)
         on_tick(live)
-        return build_report(
+        report = build_report(
             scenario, rules, start=start, end=end,
             attempts=await service.deliveries.attempts_of_subscription(subscription.guid),
             transitions=await service.subscriptions.transitions(subscription.guid),
@@ -153,6 +156,11 @@ async def _run(options: LoadOptions, storage: StorageSettings, live: Live, stop:
             time_scale=options.time_scale, url=options.url, interrupted=stop.is_set(),
             timing=Timing(compression=(end - start) / max(1e-9, time.monotonic() - clock.started_wall),
                           late=max(clock.max_lateness, progress.late)))
+        if options.disorder.active:
+            # The report counts events, not the extra deliveries of them the disorder made.
+            summary = report.data["disorder"] = disorder.summary(made_by=end)
+            report.data["events"] -= summary["duplicates"] + summary["late"]
+        return report
     finally:
         for task in background:
             task.cancel()

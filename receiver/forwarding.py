@@ -29,7 +29,7 @@ HOP_BY_HOP = frozenset({
     "content-encoding",
 })
 # Without these, aiohttp would add headers the original request did not have.
-_NO_AUTO_HEADERS = ("User-Agent", "Accept", "Accept-Encoding", "Content-Type")
+NO_AUTO_HEADERS = ("User-Agent", "Accept", "Accept-Encoding", "Content-Type")
 
 
 def forward_headers(headers: tuple[tuple[str, str], ...]) -> CIMultiDict[str]:
@@ -82,7 +82,7 @@ class Forwarder:
             async with self._session.request(
                 message.method, target, data=message.body,
                 headers=forward_headers(message.headers), allow_redirects=False,
-                skip_auto_headers=_NO_AUTO_HEADERS,
+                skip_auto_headers=NO_AUTO_HEADERS,
             ) as response:
                 with contextlib.suppress(aiohttp.ClientError, asyncio.TimeoutError):
                     await response.read()  # let the connection be reused

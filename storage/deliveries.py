@@ -49,6 +49,7 @@ class NewDelivery:
     subscription_guid: str
     route_key: str
     signature: str
+    due_at: float | None = None   # None: due when the event is made
 
 
 @dataclass(frozen=True)
@@ -310,8 +311,9 @@ def _add_events(conn: BatchConnection,
         "INSERT INTO delivery (webhook_guid, subscription_guid, event_guid, status, "
         "next_attempt_at, route_key, signature, created_at, updated_at) "
         "VALUES (?, ?, ?, 'PENDING', ?, ?, ?, ?, ?)",
-        [(d.webhook_guid, d.subscription_guid, e.guid, e.created_at, d.route_key,
-          d.signature, e.created_at, e.created_at) for e, ds in events for d in ds],
+        [(d.webhook_guid, d.subscription_guid, e.guid,
+          e.created_at if d.due_at is None else d.due_at, d.route_key, d.signature,
+          e.created_at, e.created_at) for e, ds in events for d in ds],
     )
 
 
@@ -327,7 +329,8 @@ class DeliveryStore:
         return await self._db.write_batch(lambda conn: work(DispatchBatch(conn, dialect)))
 
     async def add_events(self, events: Sequence[tuple[EventRecord, Sequence[NewDelivery]]]) -> None:
-        """Commit events and their deliveries (each due at once) in one transaction."""
+        """Commit events and their deliveries (each due at once, unless it says when) in one
+        transaction."""
         await self._db.write_batch(lambda conn: _add_events(conn, events))
 
     async def get(self, webhook_guid: str) -> DeliveryRecord:

@@ -2,7 +2,8 @@
 
 Thin: parse and check the options (one-line errors, exit 2), run the package code in
 :mod:`loadtest` and :mod:`endpoint_check`, print with rich. Exit codes: 0 never stopped / every
-check passed, 1 stopped / a check failed, 2 bad usage.
+check passed, 1 stopped (or paused, with --fail-on pause) / a check failed, 2 bad usage. --junit
+writes the same outcomes as JUnit XML (:mod:`hooksim.commands.junit`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import argparse
 import asyncio
 import json
 import signal
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -24,7 +26,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         "load", help="load-test an endpoint against the platform's back-off, in compressed time",
         description="Send events to URL with hooksim's real dispatcher (delivery, retries, "
         "pause/stop) at RATE for DURATION of platform time, compressed by --time-scale; print "
-        "what the platform would do. Exit 0 if never stopped, 1 if stopped.")
+        "what the platform would do. Exit 0 if never stopped, 1 if stopped (--fail-on pause: "
+        "if paused), 2 on bad usage.")
     _endpoint_options(load, "wall seconds to connect and to read (the platform's 2 s)")
     load.add_argument("--time-scale", type=float, default=None,
                       help="the most platform seconds per wall second (default: as fast as "
@@ -34,20 +37,38 @@ def register(commands: argparse._SubParsersAction) -> None:
                       "(default: a temporary one)")
     load.add_argument("--plot", metavar="PATH", help="write a timeline picture (.png or .svg)")
     _scenario_options(load, catalogue.categories(), duration="15m")
+    disorder = load.add_argument_group(
+        "disorder on purpose", "copies of deliveries as Toast's retries make them, drawn from --seed")
+    disorder.add_argument("--duplicates", metavar="RATE", default="0",
+                          help="share of deliveries sent twice (same GUID, same bytes): 0.05 or 5%%")
+    disorder.add_argument("--duplicate-within", metavar="DURATION", default="60s",
+                          help="the copy is due up to this long after the original (default 60s)")
+    disorder.add_argument("--reorder-window", metavar="DURATION", default="0s",
+                          help="each delivery is due 0 to this long late, so neighbours swap")
+    disorder.add_argument("--late", metavar="RATE", default="0",
+                          help="share of events delivered once more --late-after later")
+    disorder.add_argument("--late-after", metavar="DURATION", default="10m",
+                          help="how late (default 10m: Toast's last retry)")
     load.set_defaults(handler=_load)
 
     check = commands.add_parser(
         "check", help="probe an endpoint against the platform's documented expectations",
-        description="One pass/fail line per expectation, with evidence. Exit 0 only if all pass.")
+        description="One pass/fail line per expectation, with evidence: the happy path, and "
+        "the signatures a correct verifier must refuse. Exit 0 if every check passed (skipped "
+        "ones aside), 1 if one failed, 2 on bad usage.")
     _endpoint_options(check, "how long an answer may take (the platform's 2 s)")
+    check.add_argument("--previous-secret", metavar="SECRET",
+                       help="the secret before the last rotation: the endpoint must refuse it")
     check.add_argument("--report", metavar="PATH", help="write the results as JSON")
+    _junit_option(check, "one test case per check")
     check.set_defaults(handler=_check)
 
     predict = commands.add_parser(
         "predict", help="simulate the back-off against a model endpoint (no HTTP)",
         description="Run the platform's retry and back-off rules as a discrete-event simulation "
         "against an endpoint that fails --error-rate of requests and answers in --latency-ms. "
-        "Exit 0 if never stopped, 1 if any subscription stopped.")
+        "Exit 0 if never stopped, 1 if any subscription stopped (--fail-on pause: paused), "
+        "2 on bad usage.")
     predict.add_argument("--subscriptions", default="1", metavar="N",
                          help="subscriptions, each with its own back-off and its own events at "
                          "--rate, sharing --concurrency (default 1)")
@@ -77,6 +98,13 @@ def _scenario_options(parser: argparse.ArgumentParser, categories: tuple[str, ..
     parser.add_argument("--preset", choices=["current", "legacy"], default="current",
                         help="back-off rules: current (50 errors/5 min, 9 pauses/10 min) or legacy")
     parser.add_argument("--report", metavar="PATH", help="write the report as JSON")
+    _junit_option(parser, "one test case per platform rule: pause, stop (and load's timing)")
+    parser.add_argument("--fail-on", choices=["stop", "pause"], default="stop",
+                        help="exit 1 when the endpoint is stopped (default) or already when paused")
+
+
+def _junit_option(parser: argparse.ArgumentParser, cases: str) -> None:
+    parser.add_argument("--junit", metavar="PATH", help=f"write JUnit XML for CI: {cases}")
 
 
 def _scenario(args: argparse.Namespace) -> Any:
@@ -91,6 +119,30 @@ def _scenario(args: argparse.Namespace) -> Any:
         raise UsageError(str(exc)) from None
     _positive(concurrency=args.concurrency, timeout=args.timeout)
     return scenario
+
+
+def _disorder(args: argparse.Namespace) -> Any:
+    from dispatcher.settings import DisorderSettings
+    from loadtest.scenario import ScenarioError, parse_fraction
+
+    try:
+        return DisorderSettings(
+            duplicate_rate=parse_fraction(args.duplicates, "--duplicates"),
+            duplicate_within=_duration_or_zero(args.duplicate_within, "--duplicate-within"),
+            reorder_window=_duration_or_zero(args.reorder_window, "--reorder-window"),
+            late_rate=parse_fraction(args.late, "--late"),
+            late_after=_duration_or_zero(args.late_after, "--late-after"), seed=args.seed)
+    except ScenarioError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _duration_or_zero(text: str, name: str) -> float:
+    from loadtest.scenario import ScenarioError, parse_duration
+
+    try:
+        return 0.0 if text.strip() in ("0", "0s") else parse_duration(text)
+    except ScenarioError as exc:
+        raise UsageError(f"{name}: {exc}") from None
 
 
 def _positive(**values: float) -> None:
@@ -121,7 +173,7 @@ def _load(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise UsageError(str(exc)) from None
     options = LoadOptions(args.url, args.secret, scenario, args.time_scale, args.concurrency,
-                          args.timeout, args.db)
+                          args.timeout, args.db, disorder=_disorder(args))
     _quiet_logs()
     live = Live()
 
@@ -135,11 +187,12 @@ def _load(args: argparse.Namespace) -> int:
         finally:
             loop.remove_signal_handler(signal.SIGINT)
 
+    started = time.perf_counter()
     try:
         report = asyncio.run(main())
     except (InvalidInput, StorageError) as exc:   # a bad --url, an unusable --db
         raise UsageError(str(exc)) from None
-    return _finish(report, args)
+    return _finish(report, args, time.perf_counter() - started)
 
 
 def _predict(args: argparse.Namespace) -> int:
@@ -156,10 +209,12 @@ def _predict(args: argparse.Namespace) -> int:
         raise UsageError("--latency-ms must be 0 or more and --error-status 100-599")
     model = Model(error_rate, args.latency_ms / 1000, args.error_status, args.timeout,
                   args.concurrency)
-    return _finish(predict(scenario, model, PRESETS[args.preset]), args)
+    started = time.perf_counter()
+    report = predict(scenario, model, PRESETS[args.preset])
+    return _finish(report, args, time.perf_counter() - started)
 
 
-def _finish(report: Any, args: argparse.Namespace) -> int:
+def _finish(report: Any, args: argparse.Namespace, wall_seconds: float) -> int:
     from hooksim.commands.loadtest_view import print_summary
 
     if args.report:
@@ -171,8 +226,33 @@ def _finish(report: Any, args: argparse.Namespace) -> int:
             write_plot(report.data, args.plot)
         except OSError as exc:
             raise UsageError(f"cannot write {args.plot}: {exc.strerror}") from None
+    if args.junit:
+        _write_junit(args.junit, f"hooksim {args.command}", _rule_cases(report.data),
+                     wall_seconds, _scenario_properties(report.data))
     print_summary(report.data)
-    return 1 if report.stopped else 0
+    failing = report.stopped or (args.fail_on == "pause" and bool(report.data["pauses"]))
+    return 1 if failing else 0
+
+
+def _rule_cases(data: dict[str, Any]) -> list[Any]:
+    from hooksim.commands.junit import Case
+    from loadtest.report import rule_outcomes
+
+    return [Case(o.name, "error" if o.undecided else "passed" if o.passed else "failed", o.text)
+            for o in rule_outcomes(data)]
+
+
+def _scenario_properties(data: dict[str, Any]) -> dict[str, str]:
+    keys = ("url", "category", "preset", "ratePerSecond", "duration", "subscriptions")
+    return {key: str(data[key]) for key in keys if data.get(key) is not None}
+
+
+def _write_junit(path: str, suite: str, cases: list[Any], seconds: float,
+                 properties: dict[str, str]) -> None:
+    from hooksim.commands.junit import document
+
+    xml = document(suite, cases, seconds=seconds, properties=properties)
+    _write(path, lambda fh: fh.write(xml.decode("utf-8")))
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -186,15 +266,25 @@ def _check(args: argparse.Namespace) -> int:
         check_url(args.url, block_private_networks=False)
     except InvalidInput as exc:
         raise UsageError(str(exc)) from None
-    results = asyncio.run(run_checks(args.url, args.secret, timeout=args.timeout,
-                                     on_result=print_check))
+    results = asyncio.run(run_checks(args.url, args.secret, previous_secret=args.previous_secret,
+                                     timeout=args.timeout, on_result=print_check))
     passed = all(r.passed for r in results)
-    print(f"{sum(r.passed for r in results)}/{len(results)} checks passed")
+    if args.junit:
+        from hooksim.commands.junit import Case
+
+        cases = [Case(r.name, "skipped" if r.skipped else "passed" if r.passed else "failed",
+                      r.evidence, r.seconds) for r in results]
+        _write_junit(args.junit, "hooksim check", cases, sum(r.seconds for r in results),
+                     {"url": args.url})
+    ran = [r for r in results if not r.skipped]
+    skipped = len(results) - len(ran)
+    print(f"{sum(r.passed for r in ran)}/{len(ran)} checks passed"
+          + (f", {skipped} skipped" if skipped else ""))
     if args.report:
         _write(args.report, lambda fh: json.dump(
             {"url": args.url, "passed": passed,
-             "checks": [{"name": r.name, "passed": r.passed, "evidence": r.evidence}
-                        for r in results]}, fh, indent=2))
+             "checks": [{"name": r.name, "passed": r.passed, "skipped": r.skipped,
+                         "evidence": r.evidence} for r in results]}, fh, indent=2))
     return 0 if passed else 1
 
 

@@ -64,5 +64,5 @@ def print_summary(data: Mapping[str, Any]) -> None:
 
 
 def print_check(result: Any) -> None:
-    mark = "PASS" if result.passed else "FAIL"
+    mark = "SKIP" if result.skipped else "PASS" if result.passed else "FAIL"
     print(f"{mark}  {result.name:<17} {result.evidence}", flush=True)

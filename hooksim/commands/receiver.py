@@ -84,7 +84,27 @@ def register(commands: argparse._SubParsersAction) -> None:
     export.add_argument("--endpoint", help="only this endpoint's messages")
     export.set_defaults(handler=_export)
 
-    for parser in (faults, tail, export):
+    replay = actions.add_parser(
+        "replay", help="send stored messages again to a URL, in the order they arrived",
+        description="Replay the receiver's stored messages (say, real sandbox traffic that came "
+        "in through a tunnel) to --to, one at a time in arrival order: byte-exact with their "
+        "original headers and Toast-Signature, or re-signed with --secret. --speed 1 keeps the "
+        "original spacing, 10 is ten times faster, max sends them back to back. One line per "
+        "message; exit 0 if every one got a 2xx, 1 if not, 2 on bad usage.")
+    replay.add_argument("--to", required=True, metavar="URL", help="where to send them")
+    replay.add_argument("--from", dest="source", metavar="FILE",
+                        help="a JSON-lines export (receiver export --format jsonl) instead of "
+                        "the running receiver's messages")
+    replay.add_argument("--endpoint", help="only this endpoint's messages")
+    replay.add_argument("--secret", metavar="S",
+                        help="re-sign every message with this secret (default: byte-exact)")
+    replay.add_argument("--speed", default="1", metavar="N|max",
+                        help="1: original spacing (default), N: N times faster, max: no waits")
+    replay.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
+                        help="how long each request may take")
+    replay.set_defaults(handler=_replay)
+
+    for parser in (faults, tail, export, replay):
         add_config_options(parser)
         add_api_options(parser)
 
@@ -198,3 +218,53 @@ def _tail(args: argparse.Namespace) -> int:
 
     run_api_command(settings_from_args(args), action, url=args.url, credentials=args.credentials)
     return 0
+
+
+def _replay(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from receiver.replay import ReplayError, parse_export, replay
+
+    speed = _speed(args.speed)
+    if not args.timeout > 0:
+        raise UsageError(f"--timeout must be positive, got {args.timeout}")
+    if not args.to.startswith(("http://", "https://")):
+        raise UsageError(f"--to must be an http or https URL, got {args.to!r}")
+    if args.source:
+        try:
+            with open(args.source, encoding="utf-8") as fh:
+                lines = fh.read().splitlines()
+        except OSError as exc:
+            raise UsageError(f"cannot read {args.source}: {exc.strerror}") from None
+    else:
+        answer = call_api(args, "GET", "/api/messages/export",
+                          params={"format": "jsonl", "endpoint": args.endpoint})
+        lines = answer.splitlines() if isinstance(answer, str) else []
+    try:
+        messages = parse_export(lines)
+        if args.source and args.endpoint:
+            messages = [m for m in messages if m.endpoint == args.endpoint]
+        mode = "re-signed" if args.secret else "byte-exact"
+        print(f"replaying {len(messages)} message(s) to {args.to}, {mode}, "
+              f"speed {args.speed}", flush=True)
+        results = asyncio.run(replay(messages, args.to, secret=args.secret, speed=speed,
+                                     timeout=args.timeout,
+                                     on_result=lambda r: print(str(r), flush=True)))
+    except ReplayError as exc:
+        raise UsageError(str(exc)) from None
+    ok = sum(r.ok for r in results)
+    print(f"{ok}/{len(results)} answered 2xx")
+    return 0 if ok == len(results) else 1
+
+
+def _speed(text: str) -> float:
+    if text == "max":
+        return float("inf")
+    try:
+        speed = float(text)
+    except ValueError:
+        speed = 0.0
+    if not speed > 0 or speed == float("inf"):
+        raise UsageError(f"--speed must be a positive number or max, got {text!r}")
+    return speed
+

@@ -80,7 +80,10 @@ async def test_a_dead_endpoint_pauses_and_stops_when_predict_says_at_any_time_sc
     late = slack(uncapped) + slack(capped)
     assert capped["stoppedAt"] == pytest.approx(uncapped["stoppedAt"], abs=1.0 + late)
     assert pause_moments(capped) == pytest.approx(pause_moments(uncapped), abs=0.1 + late)
-    assert capped["attempts"] == uncapped["attempts"] and capped["events"] == uncapped["events"]
+    assert capped["events"] == uncapped["events"]
+    # Exact runs make the same attempts; a run met late by L s may have moved a pause's start or
+    # end by up to L s, so by at most the L s of events (20/s) that fell on the other side of it.
+    assert abs(capped["attempts"] - uncapped["attempts"]) <= 20 * late + (0 if not late else 2)
     assert uncapped["timing"]["compression"] > 10   # idle gaps skipped: 8 minutes, not 8 minutes
 
 

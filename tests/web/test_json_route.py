@@ -7,7 +7,7 @@ from aiohttp import web
 
 from storage import StorageError, StorageUnavailable
 from web.errors import CODES, ApiError, InvalidInput
-from web.routes import json_route as unavailable_is_503
+from web.routes import json_route
 
 
 async def test_unavailable_is_a_503_with_the_reason_and_anything_else_passes(aiohttp_client):
@@ -21,9 +21,9 @@ async def test_unavailable_is_a_503_with_the_reason_and_anything_else_passes(aio
         return web.json_response({"ok": True})
 
     app = web.Application()
-    app.router.add_get("/locked", unavailable_is_503(locked))
-    app.router.add_get("/broken", unavailable_is_503(broken))
-    app.router.add_get("/fine", unavailable_is_503(fine))
+    app.router.add_get("/locked", json_route(locked))
+    app.router.add_get("/broken", json_route(broken))
+    app.router.add_get("/fine", json_route(fine))
     client = await aiohttp_client(app)
 
     resp = await client.get("/locked")
@@ -31,7 +31,7 @@ async def test_unavailable_is_a_503_with_the_reason_and_anything_else_passes(aio
     assert await resp.json() == {"error": "storage_unavailable", "detail": "database is locked"}
     assert (await client.get("/broken")).status == 500     # not the decorator's to hide
     assert await (await client.get("/fine")).json() == {"ok": True}
-    assert unavailable_is_503(fine).__name__ == "fine"
+    assert json_route(fine).__name__ == "fine"
 
 
 async def test_an_api_error_is_its_code_status_field_and_headers(aiohttp_client):
@@ -42,8 +42,8 @@ async def test_an_api_error_is_its_code_status_field_and_headers(aiohttp_client)
         raise ApiError("wait", code="too_many_attempts", headers={"Retry-After": "3"})
 
     app = web.Application()
-    app.router.add_get("/refused", unavailable_is_503(refused))
-    app.router.add_get("/limited", unavailable_is_503(limited))
+    app.router.add_get("/refused", json_route(refused))
+    app.router.add_get("/limited", json_route(limited))
     client = await aiohttp_client(app)
     resp = await client.get("/refused")
     assert resp.status == 400 and await resp.json() == {
