@@ -1,109 +1,38 @@
 """The dispatcher's admin API under /api (JSON). Handlers translate HTTP to DispatcherService calls
-and back; every rule lives in the service. Errors are ``{"error": code, "detail": text}``."""
+and back; every rule lives in the service. Parameters, errors and times are the HTTP toolkit's
+(:mod:`web`): errors are ``{"error": code, "detail": text, "field": name}``."""
 
 from __future__ import annotations
 
-import functools
-import json
-import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
 from aiohttp import web
-from aiohttp.http_exceptions import HttpProcessingError
-from aiohttp.web import RequestPayloadError
 
-from dispatcher.clock import iso, parse_iso
-from dispatcher.errors import DispatcherError, InvalidInput, UnknownResource, WrongState
+from dispatcher.errors import InvalidInput, UnknownResource, WrongState
 from dispatcher import events as catalogue
 from dispatcher.events import availability
 from dispatcher.har import attempt_entry
 from dispatcher.service import DispatcherService, check_category
 from dispatcher.streams import (MAX_RUNNING_STREAMS, MAX_STREAM_RATE, MAX_STREAM_SECONDS, Stream,
                                 Streams)
-from storage import query as pages
 from storage.deliveries import AttemptRecord, DeliveryQuery, DeliveryRecord
 from storage.har import HAR_CONTENT_TYPE, HAR_END, har_entry, har_start
 from storage.subscriptions import SubscriptionRecord, TransitionRecord
-from storage.web import Handler, unavailable_is_503
+from web.params import cursor_text, json_object, query_cursor, query_int, query_time
+from web.routes import json_route
+from web.times import iso
 
 SERVICE = web.AppKey("dispatcher_service", DispatcherService)
 
-_STATUS_OF = {InvalidInput: 400, UnknownResource: 404, WrongState: 409}
 _PERIODS = {"1h": 3600, "24h": 86400, "7d": 7 * 86400, "30d": 30 * 86400}
 MAX_LIMIT = 500
 
 
-def error_response(status: int, error: str, detail: str, field: str | None = None) -> web.Response:
-    body: dict[str, Any] = {"error": error, "detail": detail}
-    if field:
-        body["field"] = field
-    return web.json_response(body, status=status)
-
-
-def api(handler: Handler) -> Handler:
-    """Turn the dispatcher's exceptions into JSON errors; never a 500 for bad input."""
-
-    @unavailable_is_503
-    @functools.wraps(handler)
-    async def wrapped(request: web.Request) -> web.StreamResponse:
-        try:
-            return await handler(request)
-        except DispatcherError as exc:
-            return error_response(_STATUS_OF.get(type(exc), 400), exc.code, exc.detail, exc.field)
-
-    return wrapped
-
-
-async def json_object(request: web.Request) -> dict[str, Any]:
-    try:
-        body = await request.json(loads=_strict_loads)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:   # RecursionError: nesting
-        raise InvalidInput(f"request body is not JSON: {exc}") from None
-    except (HttpProcessingError, RequestPayloadError) as exc:   # a body it cannot decode (gzip)
-        raise InvalidInput(f"request body is unreadable: {exc.__class__.__name__}") from None
-    if not isinstance(body, dict):
-        raise InvalidInput("request body must be a JSON object")
-    return body
-
-
-def _strict_loads(text: str) -> Any:
-    return json.loads(text, parse_constant=_reject_constant)
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-def query_time(query: Mapping[str, str], name: str) -> float | None:
-    if not query.get(name):
-        return None
-    try:
-        return parse_iso(query[name])
-    except ValueError:
-        raise InvalidInput(f"{name} must be an ISO-8601 time with a zone, e.g. "
-                           f"2024-03-28T15:11:01.050Z; got {query[name]!r}", name) from None
-
-
 def query_limit(query: Mapping[str, str], default: int = 50) -> int:
-    text = query.get("limit", str(default))
-    if not text.isdigit() or not 1 <= int(text) <= MAX_LIMIT:
-        raise InvalidInput(f"limit must be an integer 1-{MAX_LIMIT}, got {text!r}", "limit")
-    return int(text)
-
-
-def encode_cursor(cursor: tuple[float, int] | None) -> str | None:
-    return None if cursor is None else pages.encode_cursor(cursor)
-
-
-def decode_cursor(text: str | None) -> tuple[float, int] | None:
-    if not text:
-        return None
-    try:
-        return pages.decode_cursor(text)
-    except ValueError:
-        raise InvalidInput("cursor is not one this API returned (<time>:<id>)", "cursor") from None
+    """The page size of a list: 1-:data:`MAX_LIMIT`."""
+    return query_int(query, "limit", default, 1, MAX_LIMIT)
 
 
 def _status_filter(text: str | None) -> str | None:
@@ -162,7 +91,7 @@ routes = web.RouteTableDef()
 
 
 @routes.post("/api/subscriptions")
-@api
+@json_route
 async def create_subscription(request: web.Request) -> web.Response:
     body = await json_object(request)
     unknown = set(body) - {"eventCategory", "url", "name", "notificationEmail"}
@@ -175,14 +104,14 @@ async def create_subscription(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/subscriptions")
-@api
+@json_route
 async def list_subscriptions(request: web.Request) -> web.Response:
     records = await request.app[SERVICE].list_subscriptions()
     return web.json_response({"items": [subscription_json(r) for r in records]})
 
 
 @routes.get("/api/subscriptions/{guid}")
-@api
+@json_route
 async def get_subscription(request: web.Request) -> web.Response:
     record = await request.app[SERVICE].get_subscription(request.match_info["guid"])
     return web.json_response(subscription_json(record))
@@ -193,7 +122,7 @@ _EDITABLE = {"url": "url", "name": "name", "notificationEmail": "notification_em
 
 
 @routes.patch("/api/subscriptions/{guid}")
-@api
+@json_route
 async def edit_subscription(request: web.Request) -> web.Response:
     body = await json_object(request)
     for field in body:
@@ -206,21 +135,21 @@ async def edit_subscription(request: web.Request) -> web.Response:
 
 
 @routes.delete("/api/subscriptions/{guid}")
-@api
+@json_route
 async def delete_subscription(request: web.Request) -> web.Response:
     await request.app[SERVICE].delete_subscription(request.match_info["guid"])
     return web.Response(status=204)
 
 
 @routes.post("/api/subscriptions/{guid}/restart")
-@api
+@json_route
 async def restart_subscription(request: web.Request) -> web.Response:
     record = await request.app[SERVICE].restart_subscription(request.match_info["guid"])
     return web.json_response(subscription_json(record))
 
 
 @routes.get("/api/subscriptions/{guid}/backoff")
-@api
+@json_route
 async def backoff(request: web.Request) -> web.Response:
     view = await request.app[SERVICE].backoff(request.match_info["guid"])
     return web.json_response({
@@ -232,13 +161,13 @@ async def backoff(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/subscriptions/{guid}/deliveries")
-@api
+@json_route
 async def list_deliveries(request: web.Request) -> web.Response:
     query = request.query
     page = await request.app[SERVICE].list_deliveries(_delivery_query(
-        request, limit=query_limit(query), cursor=decode_cursor(query.get("cursor"))))
+        request, limit=query_limit(query), cursor=query_cursor(query)))
     return web.json_response({"items": [delivery_json(d) for d in page.items],
-                              "nextCursor": encode_cursor(page.next_cursor)})
+                              "nextCursor": cursor_text(page.next_cursor)})
 
 
 def _delivery_query(request: web.Request, *, limit: int,
@@ -252,12 +181,12 @@ def _delivery_query(request: web.Request, *, limit: int,
         created_from = max(created_from or 0.0, service.clock.now() - _PERIODS[query["period"]])
     return DeliveryQuery(
         subscription_guid=request.match_info["guid"], status=_status_filter(query.get("status")),
-        created_from=created_from, created_to=query_time(query, "to"), limit=limit,
+        created_from=created_from, created_to=query_time(query, "to", end=True), limit=limit,
         cursor=cursor)
 
 
 @routes.get("/api/subscriptions/{guid}/deliveries/export")
-@api
+@json_route
 async def export_attempts(request: web.Request) -> web.StreamResponse:
     """Every attempt of the subscription's matching deliveries as one HAR 1.2 document,
     streamed (deliveries newest first, a page at a time; each one's attempts in order)."""
@@ -289,7 +218,7 @@ async def export_attempts(request: web.Request) -> web.StreamResponse:
 
 
 @routes.get("/api/deliveries/{webhook_guid}")
-@api
+@json_route
 async def get_delivery(request: web.Request) -> web.Response:
     delivery, attempts = await request.app[SERVICE].get_delivery(request.match_info["webhook_guid"])
     return web.json_response({**delivery_json(delivery),
@@ -297,7 +226,7 @@ async def get_delivery(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/deliveries/{webhook_guid}/replay")
-@api
+@json_route
 async def replay(request: web.Request) -> web.Response:
     delivery = await request.app[SERVICE].replay(request.match_info["webhook_guid"])
     return web.json_response(delivery_json(delivery), status=202)
@@ -317,7 +246,7 @@ async def _snooze(request: web.Request, body: dict) -> web.Response:
 
 
 @routes.post("/api/events")
-@api
+@json_route
 async def send_events(request: web.Request) -> web.Response:
     body = await json_object(request)
     unknown = set(body) - {"eventCategory", "eventType", "restaurantGuid", "details", "count", "large",
@@ -373,7 +302,7 @@ def _positive(value: Any, name: str, most: float, unit: str) -> float:
 
 
 @routes.post("/api/streams")
-@api
+@json_route
 async def start_stream(request: web.Request) -> web.Response:
     """Make ``rate`` events per platform second for ``duration`` of platform time, each at its
     own moment on the platform clock, for every subscription of the category."""
@@ -386,13 +315,13 @@ async def start_stream(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/streams")
-@api
+@json_route
 async def list_streams(request: web.Request) -> web.Response:
     return web.json_response({"streams": [s.json() for s in request.app[STREAMS].running.values()]})
 
 
 @routes.delete("/api/streams/{id}")
-@api
+@json_route
 async def stop_stream(request: web.Request) -> web.Response:
     text = request.match_info["id"]
     stopped = await request.app[STREAMS].stop(int(text)) if text.isdigit() and len(text) < 10 else None

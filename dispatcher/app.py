@@ -9,17 +9,17 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from dispatcher.api import SERVICE, STREAMS, routes
-from dispatcher.backoff import BackoffRules, Transition, TransitionKind, rules_from_settings
+from dispatcher.backoff import Transition, rules_from_settings
 from dispatcher.clock import Clock
-from dispatcher.engine import AttemptHook, DeliveryEngine, Notify, StatusHook
+from dispatcher.engine import AttemptHook, DeliveryEngine, StatusHook
 from dispatcher.http import HttpSender, Response, new_session
-from dispatcher.notifications import NOTIFICATION_SENDER, compose, setup_notifications
+from dispatcher.notifications import NOTIFICATION_SENDER, setup_notifications
 from dispatcher.service import DispatcherService
 from dispatcher.disorder import Disorder
 from dispatcher.settings import BackoffSettings, DisorderSettings, DispatcherSettings, SmtpSettings
 from dispatcher.streams import Streams
+from dispatcher.transitions import notification_for
 from storage.deliveries import DeliveryRecord, DeliveryStore
-from storage.notifications import NewNotification
 from storage.subscriptions import SubscriptionRecord
 from storage.web import DATABASE
 
@@ -51,27 +51,6 @@ class Observers:
 
 OBSERVERS = web.AppKey("dispatcher_observers", Observers)
 
-# The platform emails on pause, stop and restart; never when a pause ends by itself.
-_NOTIFIED = frozenset({TransitionKind.PAUSED, TransitionKind.STOPPED, TransitionKind.RESTARTED})
-
-
-def notification_hook(rules: BackoffRules) -> Notify:
-    """The owner's email for a transition (None when the platform sends none), which the
-    engine writes in the transaction that records the transition (an outbox)."""
-
-    def compose_for(subscription: SubscriptionRecord,
-                    transition: Transition) -> NewNotification | None:
-        if transition.kind not in _NOTIFIED:
-            return None
-        paused_until = (transition.at + rules.pause_seconds
-                        if transition.kind is TransitionKind.PAUSED else None)
-        return compose(transition.kind.value, subscription, transition.at,
-                       transition.errors_in_window, transition.pauses_in_window, paused_until,
-                       transition.reason)
-
-    return compose_for
-
-
 def setup_dispatcher(
     app: web.Application,
     settings: DispatcherSettings,
@@ -93,10 +72,10 @@ def setup_dispatcher(
     rules = rules_from_settings(backoff)
     observers = app[OBSERVERS] = Observers()
     # Platform time, like everything here.
-    setup_notifications(app, smtp, wall=clock.now, send=deliver, routes=api)
+    setup_notifications(app, smtp, now=clock.now, send=deliver, routes=api)
 
     async def dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
-        hook = notification_hook(rules)
+        hook = notification_for(rules)
         wake_sender = app[NOTIFICATION_SENDER].wake
         told = observers.on_transition if observers.transitions else None
         if not deliver:

@@ -25,6 +25,7 @@ Decisions beyond the spec:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
@@ -117,7 +118,7 @@ class BackoffState:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> BackoffState:
+    def from_json(cls, data: Mapping[str, Any]) -> BackoffState:
         paused_until = data["paused_until"]
         return cls(
             status=SubscriptionStatus(data["status"]),

@@ -1,4 +1,4 @@
-"""Platform time: the clock the dispatcher reads and sleeps on, and its ISO-8601 text form.
+"""Platform time: the clock the dispatcher reads and sleeps on (shown by :func:`web.times.iso`).
 
 Everything in the dispatcher is expressed in platform seconds (epoch seconds). Three clocks:
 
@@ -20,8 +20,9 @@ import heapq
 import itertools
 import time
 from collections.abc import Callable, Coroutine, Iterator
-from datetime import UTC, datetime
 from typing import Any, ContextManager, Protocol, runtime_checkable
+
+from web.times import iso  # noqa: F401 - platform time is shown in the one format
 
 
 class Wakeup:
@@ -272,17 +273,3 @@ class FakeClock(_WallPaced):
     async def _let_run(self) -> None:
         for _ in range(self.turns_per_step):
             await asyncio.sleep(0)
-
-
-def iso(t: float) -> str:
-    """``2024-03-28T15:11:01.050Z``: UTC, exactly three fraction digits (rounded to the nearest ms)."""
-    seconds, millis = divmod(round(t * 1000), 1000)
-    return f"{datetime.fromtimestamp(seconds, UTC):%Y-%m-%dT%H:%M:%S}.{millis:03d}Z"
-
-
-def parse_iso(text: str) -> float:
-    """Epoch seconds of an ISO-8601 time with a zone (``Z`` or an offset); naive times are refused."""
-    parsed = datetime.fromisoformat(text)
-    if parsed.tzinfo is None:
-        raise ValueError(f"ISO time without a zone is ambiguous: {text!r}")
-    return parsed.timestamp()

@@ -1,32 +1,11 @@
-"""The dispatcher's exception hierarchy; the API maps each class to one HTTP status."""
+"""The dispatcher's exceptions: the HTTP toolkit's (:mod:`web.errors`), under the names the
+service speaks. Each carries its code, hence its status, so the API needs no table."""
 
 from __future__ import annotations
 
+from web.errors import ApiError as DispatcherError
+from web.errors import Conflict as WrongState
+from web.errors import InvalidInput
+from web.errors import NotFound as UnknownResource
 
-class DispatcherError(Exception):
-    """Base of every error the dispatcher reports to a caller."""
-
-    code = "dispatcher_error"
-
-    def __init__(self, detail: str, field: str | None = None) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.field = field
-
-
-class InvalidInput(DispatcherError):
-    """A field of the request is missing, of the wrong type, or not allowed."""
-
-    code = "invalid_input"
-
-
-class UnknownResource(DispatcherError):
-    """No subscription, delivery or event with that GUID."""
-
-    code = "not_found"
-
-
-class WrongState(DispatcherError):
-    """The request is valid but not in the resource's current state (e.g. restart an active one)."""
-
-    code = "conflict"
+__all__ = ["DispatcherError", "InvalidInput", "UnknownResource", "WrongState"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from dispatcher.clock import iso
-from dispatcher.engine import request_headers
+from dispatcher.headers import request_headers
 from dispatcher.settings import DispatcherSettings
 from storage.deliveries import AttemptRecord, DeliveryRecord
 from storage.har import har_request, har_response, har_timed_entry

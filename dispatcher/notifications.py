@@ -2,9 +2,9 @@
 
 Three parts:
 
-* :func:`compose` (pure) turns a back-off transition into a :class:`NewNotification`. The
-  dispatcher records it with :func:`storage.notifications.insert_notification` in the same
-  transaction as the transition, then calls :meth:`NotificationSender.wake`.
+* :func:`dispatcher.transitions.compose` (pure) turns a back-off transition into a
+  :class:`NewNotification`. The dispatcher records it in the same transaction as the
+  transition, then calls :meth:`NotificationSender.wake`.
 * :class:`NotificationSender` delivers every PENDING notification over SMTP (aiosmtplib) and
   records SENT or the failure; with ``[smtp] enabled = false`` it records them DISABLED instead.
   It runs as a task that sends when woken and every ``retry_interval`` (so emails that could not
@@ -12,7 +12,7 @@ Three parts:
   the SMTP server's acceptance and the SENT record sends that email again.
 * :func:`setup_notifications` wires the sender and ``GET /api/notifications`` into the app.
 
-No email is composed for an automatic resume (the end of a pause): :func:`compose` refuses it.
+No email is composed for an automatic resume (the end of a pause): ``compose`` refuses it.
 """
 
 from __future__ import annotations
@@ -24,126 +24,38 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate
-from typing import Any, Protocol
+from typing import Any
 
 import aiosmtplib
 import structlog
 from aiohttp import web
 
-from dispatcher.api import query_limit, query_time, api, decode_cursor, encode_cursor
-from dispatcher.clock import iso
+from dispatcher.api import query_limit
 from dispatcher.errors import InvalidInput
 from dispatcher.settings import SmtpSettings
 from storage.errors import StorageError
 from storage.notifications import (
-    NewNotification,
     Notification,
     NotificationKind,
     NotificationStatus,
     NotificationStore,
 )
 from storage.web import DATABASE
+from web.params import cursor_text, query_cursor, query_time
+from web.routes import json_route
+from web.times import iso
 
 _log = structlog.get_logger("dispatcher.notifications")
 
 
-# --- composition -----------------------------------------------------------------------------
-
-
-class NotifiedSubscription(Protocol):
-    """The subscription fields an email needs (``storage.subscriptions.SubscriptionRecord`` fits)."""
-
-    @property
-    def guid(self) -> str: ...
-    @property
-    def name(self) -> str: ...
-    @property
-    def event_category(self) -> str: ...
-    @property
-    def url(self) -> str: ...
-    @property
-    def notification_email(self) -> str: ...
-
-
-_NOT_SENT = (
-    'Events that fall due meanwhile get the status "Not sent" and are not sent later by '
-    "themselves; use Replay to send them again."
-)
-
-
-def compose(
-    kind: str,
-    subscription: NotifiedSubscription,
-    at: float,
-    errors_in_window: int = 0,
-    pauses_in_window: int = 0,
-    paused_until: float | None = None,
-    reason: str = "",
-) -> NewNotification:
-    """The email for a PAUSED, STOPPED or RESTARTED transition at platform time ``at``.
-
-    ``reason`` is the transition's own wording (``"50 errors in 5 min"``); without it the counts
-    are used. ``paused_until`` is required for PAUSED. Any other kind (RESUMED) is a ValueError:
-    the platform sends no email when a pause ends by itself.
-    """
-    kind = NotificationKind(kind)
-    name = " ".join(subscription.name.split()) or subscription.guid  # one line, for the subject
-    facts = [
-        f"Subscription:      {name}",
-        f"Subscription GUID: {subscription.guid}",
-        f"Event category:    {subscription.event_category}",
-        f"Webhook URL:       {subscription.url}",
-    ]
-    when = iso(at)
-    if kind is NotificationKind.PAUSED:
-        if paused_until is None:
-            raise ValueError("a PAUSED notification needs paused_until")
-        until = iso(paused_until)
-        why = reason or f"{errors_in_window} errors"
-        opening = (f'Your webhook subscription "{name}" was paused at {when} because its webhook '
-                   f"URL failed too often: {why}.")
-        facts += [f"Paused at:         {when}", f"Paused until:      {until}",
-                  f"Errors in window:  {errors_in_window}", f"Pauses in window:  {pauses_in_window}"]
-        meaning = (f"no messages are sent to the webhook URL until {until}. {_NOT_SENT} The "
-                   "subscription resumes by itself at that time; no email is sent when it does.")
-        todo = ("check that the endpoint answers every message with a 2xx status in time: every "
-                "attempt that does not get one counts as an error. A subscription that keeps "
-                "being paused is stopped, and then only a restart starts it again.")
-    elif kind is NotificationKind.STOPPED:
-        why = reason or f"{pauses_in_window} pauses"
-        opening = (f'Your webhook subscription "{name}" was stopped at {when} because it was '
-                   f"paused too often: {why}.")
-        facts += [f"Stopped at:        {when}", f"Pauses in window:  {pauses_in_window}",
-                  f"Errors in window:  {errors_in_window}"]
-        meaning = ("no messages are sent to the webhook URL, and the subscription does not start "
-                   f"again by itself. {_NOT_SENT}")
-        todo = ("fix the endpoint so that it answers with a 2xx status, then restart the "
-                "subscription.")
-    else:
-        opening = (f'Your webhook subscription "{name}" was restarted at {when}'
-                   f"{f' ({reason})' if reason else ''}: messages are sent to its webhook URL again.")
-        facts += [f"Restarted at:      {when}"]
-        meaning = ("new events are delivered from now on; the error and pause counts start from "
-                   'zero. Events that got the status "Not sent" while the subscription was stopped '
-                   "are not sent by themselves; use Replay to send them again.")
-        todo = ""
-    paragraphs = [opening, "\n".join(facts), f"What this means: {meaning}"]
-    if todo:
-        paragraphs.append(f"What to do: {todo}")
-    return NewNotification(
-        kind=kind,
-        subscription_guid=subscription.guid,
-        subscription_name=subscription.name,
-        event_category=subscription.event_category,
-        webhook_url=subscription.url,
-        recipient=subscription.notification_email.strip(),
-        subject=f'[hooksim] Webhook subscription "{name}" {kind.value.lower()}',
-        body="\n\n".join(paragraphs) + "\n",
-        created_at=at,
-    )
-
-
 # --- sending ---------------------------------------------------------------------------------
+
+
+def gives_up(failures: int, permanent: bool, max_attempts: int) -> bool:
+    """Whether a notification is FAILED for good after its ``failures``-th failed send: at a
+    ``permanent`` refusal (e.g. no such mailbox) or once ``max_attempts`` sends have failed.
+    (Its lease keeps other senders off it, so the attempts it was claimed with are current.)"""
+    return permanent or failures >= max_attempts
 
 
 @dataclass(frozen=True)
@@ -196,12 +108,12 @@ class NotificationSender:
         store: NotificationStore,
         settings: SmtpSettings,
         *,
-        wall: Callable[[], float] = time.time,
+        now: Callable[[], float] = time.time,
         log: Any = None,
     ) -> None:
         self.store = store
         self.settings = settings
-        self._wall = wall
+        self._now = now  # platform time, as every record the dispatcher writes
         self._log = _log if log is None else log
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()  # one round at a time in this process
@@ -238,13 +150,14 @@ class NotificationSender:
                         continue
                     failure = await self._send(notification)
                     if failure is None:
-                        await self.store.mark_sent(notification.id, self._wall())
+                        await self.store.mark_sent(notification.id, self._now())
                         self._log.info("notification.sent", **_fields(notification))
                         sent += 1
                         continue
                     recorded = await self.store.mark_failed(
-                        notification.id, self._wall(), failure.error, permanent=failure.permanent
-                    )
+                        notification.id, self._now(), failure.error, give_up=gives_up(
+                            notification.attempts + 1, failure.permanent,
+                            self.settings.max_attempts))
                     self._log.warning(
                         "notification.failed", **_fields(notification), error=failure.error,
                         attempts=recorded.attempts,
@@ -257,7 +170,7 @@ class NotificationSender:
             return sent
 
     async def _claim(self, after: int) -> tuple[Notification, ...]:
-        now = self._wall()
+        now = self._now()
         return await self.store.claim(self.batch_size, now=now,
                                       lease_until=now + self.lease_seconds, after=after)
 
@@ -266,7 +179,7 @@ class NotificationSender:
             return _Failure("the subscription has no notification email address", permanent=True)
         settings = self.settings
         try:
-            message = _message(notification, settings.sender, self._wall())
+            message = _message(notification, settings.sender, self._now())
         except ValueError as exc:  # e.g. a header the email library refuses
             return _Failure(f"cannot build the email: {exc}", permanent=True)
         try:
@@ -339,7 +252,7 @@ NOTIFICATION_SENDER = web.AppKey("notification_sender", NotificationSender)
 
 
 def setup_notifications(
-    app: web.Application, settings: SmtpSettings, *, wall: Callable[[], float] = time.time,
+    app: web.Application, settings: SmtpSettings, *, now: Callable[[], float] = time.time,
     send: bool = True, routes: bool = True,
 ) -> None:
     """Run the sender while the app runs (``send``) and serve ``GET /api/notifications``
@@ -351,8 +264,8 @@ def setup_notifications(
     """
 
     async def sender_ctx(app: web.Application) -> AsyncIterator[None]:
-        store = NotificationStore(app[DATABASE], max_attempts=settings.max_attempts)
-        sender = app[NOTIFICATION_SENDER] = NotificationSender(store, settings, wall=wall)
+        store = NotificationStore(app[DATABASE])
+        sender = app[NOTIFICATION_SENDER] = NotificationSender(store, settings, now=now)
         if send:
             sender.start()
         yield
@@ -384,20 +297,20 @@ def notification_json(n: Notification) -> dict[str, Any]:
     }
 
 
-@api
+@json_route
 async def list_notifications(request: web.Request) -> web.Response:
     """``GET /api/notifications?kind=&subscription=&from=&to=&limit=&cursor=``, newest first;
-    ``from`` (inclusive) and ``to`` (exclusive) are ISO-8601 times with a zone. Bad parameters
-    are 400 ``invalid_input`` naming the ``field``, as everywhere in the admin API."""
+    ``from`` (inclusive) and ``to`` (exclusive) are times (:mod:`web.times`). Bad parameters
+    are 400 ``invalid_input`` naming the ``field``, as everywhere in the API."""
     query = request.query
     kind = query.get("kind", "").upper() or None
     if kind is not None and kind not in NotificationKind.__members__:
         raise InvalidInput(f"kind must be one of {', '.join(NotificationKind)}; got {query['kind']!r}",
                            "kind")
-    from_, to = query_time(query, "from"), query_time(query, "to")
+    from_, to = query_time(query, "from"), query_time(query, "to", end=True)
     page = await request.app[NOTIFICATION_SENDER].store.list(
         kind=kind, subscription_guid=query.get("subscription") or None, from_=from_, to=to,
-        limit=query_limit(query), cursor=decode_cursor(query.get("cursor")),
+        limit=query_limit(query), cursor=query_cursor(query),
     )
     return web.json_response({"items": [notification_json(n) for n in page.items],
-                              "nextCursor": encode_cursor(page.next_cursor)})
+                              "nextCursor": cursor_text(page.next_cursor)})

@@ -22,7 +22,7 @@ from dispatcher.events import availability
 from dispatcher.backoff import BackoffRules, BackoffState, NotStopped, Transition, counts, restart
 from dispatcher.clock import Clock
 from dispatcher.disorder import Disorder
-from dispatcher.engine import Notify, TransitionHook, record_transition, tell
+from dispatcher.transitions import Notify, TransitionHook, record_transition, tell
 from dispatcher.errors import InvalidInput, UnknownResource, WrongState
 from dispatcher.settings import DispatcherSettings
 from storage import Database, NotFound
@@ -258,7 +258,7 @@ class DispatcherService:
             except NotFound:
                 raise UnknownResource(f"no subscription {guid}") from None
             try:
-                state, transitions = restart(BackoffState.from_json(dict(record.backoff)), now)
+                state, transitions = restart(BackoffState.from_json(record.backoff), now)
             except NotStopped as exc:
                 raise WrongState(str(exc)) from None
             batch.save_backoff(guid, state.status.value, state.to_json(), None, now)
@@ -273,7 +273,7 @@ class DispatcherService:
 
     async def backoff(self, guid: str) -> BackoffView:
         record = await self.get_subscription(guid)
-        state = BackoffState.from_json(dict(record.backoff))
+        state = BackoffState.from_json(record.backoff)
         errors, pauses = counts(state, self.rules, self.clock.now())
         history = await self.subscriptions.transitions(guid)
         return BackoffView(record.status, errors, pauses, record.paused_until, history)

@@ -1,7 +1,7 @@
 """``hooksim check``: probe an endpoint against the platform's documented expectations.
 
 Every check is one pass/fail line with its evidence. Requests are made like the platform makes
-them (its headers via :func:`dispatcher.engine.request_headers`, signed with :mod:`signing`, no
+them (its headers via :func:`dispatcher.headers.request_headers`, signed with :mod:`signing`, no
 redirects followed) through one ClientSession with an explicit timeout.
 """
 
@@ -20,7 +20,7 @@ import aiohttp
 import signing
 from dispatcher import events as catalogue
 from endpoint_check import signatures
-from dispatcher.engine import request_headers
+from dispatcher.headers import request_headers
 from dispatcher.http import SKIP_AUTO_HEADERS
 from dispatcher.settings import DispatcherSettings
 

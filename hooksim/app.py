@@ -26,6 +26,7 @@ from storage.schema import Schema
 from storage.event_log import EventLog
 from storage.web import DATABASE, setup_database
 from toastapi import Platform, setup_toast_api
+from web.routes import json_errors_under_api
 
 SETTINGS = web.AppKey("settings", Settings)
 
@@ -68,7 +69,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> web.Applicat
     processes share the work through the database.
     """
     role = settings.server.role
-    app = web.Application()
+    app = web.Application(middlewares=[json_errors_under_api])   # 404/405 under /api as JSON
     app[SETTINGS] = settings
     clock = clock or clock_for(settings)
     setup_database(app, settings.storage, _SCHEMAS[role])
@@ -107,7 +108,7 @@ def toast_platform(settings: Settings) -> Callable[[web.Application], Platform]:
 
 def build_receiver_app(settings: Settings) -> web.Application:
     """The receiver alone (`hooksim receive`): hooks, inspection API with its login, health."""
-    app = web.Application()
+    app = web.Application(middlewares=[json_errors_under_api])   # 404/405 under /api as JSON
     app[SETTINGS] = settings
     setup_database(app, settings.storage, _SCHEMAS["receiver"])
     setup_auth(app, settings.auth)

@@ -10,7 +10,8 @@ The client is created on first start and its id and secret written to the creden
 (owner-only, see :mod:`hooksim.credentials_file`). Rotation replaces the secret at once; tokens
 issued before keep working until they expire. Only failed logins count towards the per-address
 limit, so scripts that run many CLI commands (one login each) are not throttled.
-Errors are JSON ``{"error": "<code>", "detail": "<what to do>"}``.
+Errors are the HTTP toolkit's JSON (:mod:`web.errors`): ``{"error": "<code>", "detail": "<what to
+do>", "field": "<name>"}``.
 """
 
 from __future__ import annotations
@@ -18,23 +19,18 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import json
 import math
 import secrets
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import structlog
 from aiohttp import web
-from aiohttp.http_exceptions import HttpProcessingError
-from aiohttp.web import RequestPayloadError
 
 import signing
-from dispatcher.clock import iso  # one time format across the whole API
 from hooksim.credentials_file import (  # noqa: F401 - ROTATE_CONFIRMATION: tests import it here
     ROTATE_CONFIRMATION,
     CredentialsFileError,
@@ -52,6 +48,10 @@ from storage.credentials import (
     TokenRecord,
 )
 from storage.web import DATABASE
+from web.errors import ApiError
+from web.params import json_object, query_int, query_time, string_field
+from web.routes import error_response, json_route
+from web.times import iso
 
 log = structlog.get_logger("hooksim.auth")
 
@@ -69,13 +69,6 @@ _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CLIENT_ID = web.RequestKey("client_id", str)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-def api_error(cls: type[web.HTTPException], error: str, detail: str,
-              headers: dict[str, str] | None = None) -> web.HTTPException:
-    """An HTTP error with the project's JSON body, ready to raise."""
-    return cls(text=json.dumps({"error": error, "detail": detail}),
-               content_type="application/json", headers=headers)
 
 
 def sha256(text: str) -> bytes:
@@ -102,15 +95,15 @@ def setup_auth(app: web.Application, settings: AuthSettings, *,
     @web.middleware
     async def require_token(request: web.Request, handler: Handler) -> web.StreamResponse:
         if is_guarded(request.path):
-            request[CLIENT_ID] = await access.authenticate(request)
+            try:
+                request[CLIENT_ID] = await access.authenticate(request)
+            except ApiError as exc:
+                return error_response(exc)
         return await handler(request)
 
     app.cleanup_ctx.append(access.startup)
     app.middlewares.append(require_token)
-    app.router.add_post(LOGIN_PATH, access.login)
-    app.router.add_get("/api/credentials", access.show_credentials)
-    app.router.add_post("/api/credentials/rotate", access.rotate)
-    app.router.add_get("/api/activity", access.activity)
+    app.router.add_routes(routes)
 
 
 def csrf_token(session_token: str) -> str:
@@ -188,11 +181,11 @@ class _Access:
             if restrict_to_owner(self.path):
                 log.warning("auth.credentials_file_permissions_fixed", path=str(self.path))
             return
-        self._write_file(client)
+        self.write_file(client)
         log.info("auth.credentials_file_written", path=str(self.path),
                  reason="missing" if current is None else "outdated")
 
-    def _write_file(self, client: ApiClientRecord) -> None:
+    def write_file(self, client: ApiClientRecord) -> None:
         write_credentials(self.path, FileCredentials(client.client_id, client.client_secret,
                                                      client.client_name))
 
@@ -228,9 +221,8 @@ class _Access:
         if request.method not in _SAFE_METHODS:
             sent = request.headers.get(CSRF_HEADER, "")
             if not hmac.compare_digest(sha256(sent), sha256(csrf_token(token))):
-                raise api_error(web.HTTPForbidden, "csrf_token_invalid",
-                                f"requests authorized by the session cookie must send the "
-                                f"page's {CSRF_HEADER} header")
+                raise ApiError(f"requests authorized by the session cookie must send the "
+                               f"page's {CSRF_HEADER} header", code="csrf_token_invalid")
         return client_id
 
     async def session_client(self, token: str) -> str | None:
@@ -244,13 +236,6 @@ class _Access:
         """End a session: the token stops working at once, as a cookie and as a bearer."""
         await self.store.revoke_token(token_digest(token))
 
-    async def login(self, request: web.Request) -> web.Response:
-        body = await json_object(request)
-        client_id, client_secret = (string_field(body, key) for key in ("clientId", "clientSecret"))
-        token, now, ttl = await self.issue_token(request, client_id, client_secret)
-        return web.json_response({"accessToken": token, "tokenType": "Bearer",
-                                  "expiresIn": ttl, "expiresAt": iso(now + ttl)})
-
     async def issue_token(self, request: web.Request, client_id: str,
                           client_secret: str) -> tuple[str, float, int]:
         """The login check shared by the API and the portal: (token, issued at, ttl) or raise
@@ -263,15 +248,13 @@ class _Access:
         wait = self.limiter.retry_after(address, now)
         if wait:
             log.warning("auth.login_rate_limited", address=address, retry_after=wait)
-            raise api_error(web.HTTPTooManyRequests, "too_many_attempts",
-                            f"too many failed logins from {address}; try again in {wait} s",
-                            headers={"Retry-After": str(wait)})
+            raise ApiError(f"too many failed logins from {address}; try again in {wait} s",
+                           code="too_many_attempts", headers={"Retry-After": str(wait)})
         if client is None or not _credentials_match(client, client_id, client_secret):
             self.limiter.record_failure(address, now)
             log.warning("auth.login_failed", address=address)
-            raise api_error(web.HTTPUnauthorized, "invalid_credentials",
-                            "clientId or clientSecret is wrong; the credentials file written by "
-                            "`hooksim serve` holds the current ones")
+            raise ApiError("clientId or clientSecret is wrong; the credentials file written by "
+                           "`hooksim serve` holds the current ones", code="invalid_credentials")
         token = secrets.token_urlsafe(32)
         ttl = self.settings.token_ttl_seconds
         await self.store.issue_token(token_digest(token),
@@ -279,53 +262,75 @@ class _Access:
         log.info("auth.login_succeeded", client_id=client.client_id, address=address)
         return token, now, ttl
 
-    async def show_credentials(self, request: web.Request) -> web.Response:
-        client = await self.store.client()
-        if client is None:  # pragma: no cover - start-up always creates it
-            raise api_error(web.HTTPNotFound, "not_found", "no API client yet")
-        return web.json_response(_client_json(client))
-
-    async def rotate(self, request: web.Request) -> web.Response:
-        body = await json_object(request)
-        if body.get("confirm") != ROTATE_CONFIRMATION:
-            raise api_error(web.HTTPBadRequest, "confirmation_required",
-                            f"confirm: type exactly {ROTATE_CONFIRMATION!r} to rotate the client "
-                            "secret (the current secret stops working at once)")
-        address = request.remote or "unknown"
-        async with self.rotation:
-            now = self.clock()
-            actor = request[CLIENT_ID]
-            client = await self.store.rotate_secret(signing.new_secret(), Activity(
-                kind=CLIENT_SECRET_ROTATED, at=now, client_id=actor, actor=actor, address=address,
-                detail="client secret rotated: the old secret can no longer log in; tokens "
-                "issued before keep working until they expire"))
-            written = True
-            try:
-                self._write_file(client)
-            except CredentialsFileError as exc:  # the rotation stands; next start retries the file
-                written = False
-                log.error("auth.credentials_file_write_failed", path=str(self.path), error=str(exc))
-        log.info("auth.client_secret_rotated", client_id=client.client_id, address=address)
-        return web.json_response({**_client_json(client), "credentialsFile": str(self.path),
-                                  "credentialsFileWritten": written})
-
-    async def activity(self, request: web.Request) -> web.Response:
-        start = time_param(request, "from", end=False)
-        end = time_param(request, "to", end=True)
-        limit = int_param(request, "limit", 100, 1, ACTIVITY_LIMIT_MAX)
-        entries = await self.store.activity(start, end, limit)
-        return web.json_response({"activity": [
-            {"id": e.id, "kind": e.kind, "at": iso(e.at), "clientId": e.client_id,
-             "actor": e.actor, "address": e.address, "detail": e.detail} for e in entries
-        ]})
-
 
 ACCESS = web.AppKey("access", _Access)
 
+# -- routes --------------------------------------------------------------------------------------
+routes = web.RouteTableDef()
 
-def _unauthorized(error: str, detail: str) -> web.HTTPException:
-    return api_error(web.HTTPUnauthorized, error, detail,
-                     headers={"WWW-Authenticate": 'Bearer realm="hooksim"'})
+
+@routes.post(LOGIN_PATH)
+@json_route
+async def login(request: web.Request) -> web.Response:
+    body = await json_object(request)
+    client_id, client_secret = (string_field(body, key) for key in ("clientId", "clientSecret"))
+    token, now, ttl = await request.app[ACCESS].issue_token(request, client_id, client_secret)
+    return web.json_response({"accessToken": token, "tokenType": "Bearer",
+                              "expiresIn": ttl, "expiresAt": iso(now + ttl)})
+
+
+@routes.get("/api/credentials")
+@json_route
+async def show_credentials(request: web.Request) -> web.Response:
+    client = await request.app[ACCESS].store.client()
+    if client is None:  # pragma: no cover - start-up always creates it
+        raise ApiError("no API client yet", code="not_found")
+    return web.json_response(_client_json(client))
+
+
+@routes.post("/api/credentials/rotate")
+@json_route
+async def rotate(request: web.Request) -> web.Response:
+    access = request.app[ACCESS]
+    body = await json_object(request)
+    if body.get("confirm") != ROTATE_CONFIRMATION:
+        raise ApiError(f"confirm: type exactly {ROTATE_CONFIRMATION!r} to rotate the client "
+                       "secret (the current secret stops working at once)", "confirm",
+                       code="confirmation_required")
+    address = request.remote or "unknown"
+    async with access.rotation:
+        now = access.clock()
+        actor = request[CLIENT_ID]
+        client = await access.store.rotate_secret(signing.new_secret(), Activity(
+            kind=CLIENT_SECRET_ROTATED, at=now, client_id=actor, actor=actor, address=address,
+            detail="client secret rotated: the old secret can no longer log in; tokens "
+            "issued before keep working until they expire"))
+        written = True
+        try:
+            access.write_file(client)
+        except CredentialsFileError as exc:  # the rotation stands; next start retries the file
+            written = False
+            log.error("auth.credentials_file_write_failed", path=str(access.path), error=str(exc))
+    log.info("auth.client_secret_rotated", client_id=client.client_id, address=address)
+    return web.json_response({**_client_json(client), "credentialsFile": str(access.path),
+                              "credentialsFileWritten": written})
+
+
+@routes.get("/api/activity")
+@json_route
+async def activity(request: web.Request) -> web.Response:
+    start = query_time(request.query, "from")
+    end = query_time(request.query, "to", end=True)
+    limit = query_int(request.query, "limit", 100, 1, ACTIVITY_LIMIT_MAX)
+    entries = await request.app[ACCESS].store.activity(start, end, limit)
+    return web.json_response({"activity": [
+        {"id": e.id, "kind": e.kind, "at": iso(e.at), "clientId": e.client_id,
+         "actor": e.actor, "address": e.address, "detail": e.detail} for e in entries
+    ]})
+
+
+def _unauthorized(code: str, detail: str) -> ApiError:
+    return ApiError(detail, code=code, headers={"WWW-Authenticate": 'Bearer realm="hooksim"'})
 
 
 def _credentials_match(client: ApiClientRecord, client_id: str, client_secret: str) -> bool:
@@ -343,62 +348,3 @@ def _client_json(client: ApiClientRecord) -> dict[str, Any]:
         "createdAt": iso(client.created_at),
         "secretRotatedAt": iso(client.secret_rotated_at) if client.secret_rotated_at else None,
     }
-
-
-async def json_object(request: web.Request) -> dict[str, Any]:
-    """The request body as a JSON object, else 400."""
-    try:
-        body = json.loads(await request.read())
-    # bad JSON, bad UTF-8, absurd nesting; a body it cannot decode (a broken gzip)
-    except (ValueError, RecursionError, HttpProcessingError, RequestPayloadError):
-        raise api_error(web.HTTPBadRequest, "invalid_json",
-                        "the request body must be a JSON object") from None
-    if not isinstance(body, dict):
-        raise api_error(web.HTTPBadRequest, "invalid_json",
-                        "the request body must be a JSON object")
-    return body
-
-
-def string_field(body: dict[str, Any], key: str) -> str:
-    value = body.get(key)
-    if not isinstance(value, str) or not value:
-        raise api_error(web.HTTPBadRequest, "invalid_request",
-                        f"{key}: expected a non-empty string")
-    return value
-
-
-def time_param(request: web.Request, name: str, *, end: bool) -> float | None:
-    """Epoch seconds of an ISO-8601 query parameter, or None if absent.
-
-    A date (``2024-03-28``) is a whole UTC day: as ``from`` its start, as ``to`` the start of the
-    next day, so ``to`` is exclusive yet ``from=D&to=D`` means all of day D. Times need a zone.
-    """
-    text = request.query.get(name)
-    if text is None or text == "":
-        return None
-    try:
-        if len(text) == 10:
-            day = date.fromisoformat(text) + timedelta(days=1 if end else 0)
-            return datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()
-        parsed = datetime.fromisoformat(text)
-    except (ValueError, OverflowError):
-        parsed = None
-    if parsed is None or parsed.tzinfo is None:
-        raise api_error(web.HTTPBadRequest, "invalid_query",
-                        f"{name}: expected an ISO-8601 date (2024-03-28) or time with a zone "
-                        f"(2024-03-28T15:00:00Z), got {text!r}")
-    return parsed.timestamp()
-
-
-def int_param(request: web.Request, name: str, default: int, low: int, high: int) -> int:
-    text = request.query.get(name)
-    if text is None or text == "":
-        return default
-    try:
-        value = int(text)
-    except ValueError:
-        value = low - 1
-    if not low <= value <= high:
-        raise api_error(web.HTTPBadRequest, "invalid_query",
-                        f"{name}: expected an integer {low}-{high}, got {text!r}")
-    return value

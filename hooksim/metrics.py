@@ -33,16 +33,18 @@ from dispatcher.app import ENGINE, OBSERVERS
 from dispatcher.backoff import Transition
 from dispatcher.http import Response
 from dispatcher.policy import DeliveryStatus, OutcomeKind
-from hooksim.auth import ACCESS, api_error
+from hooksim.auth import ACCESS
 from hooksim.runner import is_loopback
 from hooksim.settings import MetricsSettings, Settings
 from receiver import RECEIVER
-from receiver.core import MessageVerdict
+from receiver.running import MessageVerdict
 from storage.deliveries import DeliveryRecord
 from storage.errors import StorageError
 from storage.observe import Depths, read_depths
 from storage.subscriptions import SubscriptionRecord
 from storage.web import DATABASE
+from web.errors import ApiError
+from web.routes import json_route
 
 # Attempt latency: the platform gives up after 2 s to connect plus 2 s reading.
 ATTEMPT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 6.0)
@@ -195,10 +197,9 @@ async def check_token(request: web.Request, settings: MetricsSettings) -> None:
     if ACCESS in request.app:   # hooksim's own login; raises 401 naming what is wrong
         await request.app[ACCESS].authenticate(request)
         return
-    raise api_error(web.HTTPUnauthorized, "missing_token",
-                    "/metrics needs Authorization: Bearer <metrics.token> when hooksim is not "
-                    "bound to loopback; set metrics.token (HOOKSIM_METRICS_TOKEN)",
-                    headers={"WWW-Authenticate": "Bearer"})
+    raise ApiError("/metrics needs Authorization: Bearer <metrics.token> when hooksim is not "
+                   "bound to loopback; set metrics.token (HOOKSIM_METRICS_TOKEN)",
+                   code="missing_token", headers={"WWW-Authenticate": "Bearer"})
 
 
 def setup_metrics(app: web.Application, settings: Settings) -> None:
@@ -224,6 +225,7 @@ def setup_metrics(app: web.Application, settings: Settings) -> None:
             metrics.in_flight.set_function(lambda: engine.in_flight)
         yield
 
+    @json_route
     async def serve(request: web.Request) -> web.Response:
         if not open_access:
             await check_token(request, settings.metrics)

@@ -11,12 +11,12 @@ import aiohttp
 import structlog
 from aiohttp import web
 
-from receiver.core import ENDPOINTS, RECEIVER, Receiver
+from receiver.running import ENDPOINTS, RECEIVER, Receiver
 from receiver.endpoints import Endpoints
 from receiver.forwarding import Forwarder
 from receiver.groupcommit import GroupCommitter
 from receiver.hooks import handle_hook
-from receiver.inspect_api import add_routes
+from receiver.inspect_api import routes as inspect_routes
 from receiver.settings import ReceiverSettings
 from receiver.stream import Hub
 from storage import StorageError
@@ -50,7 +50,7 @@ def setup_receiver(
     endpoints = Endpoints(settings, clock)
     app[ENDPOINTS] = endpoints
     app.router.add_route("*", "/hooks/{name}", handle_hook)
-    add_routes(app)
+    app.router.add_routes(inspect_routes)
 
     async def receiver_ctx(app: web.Application) -> AsyncIterator[None]:
         store = MessageStore(app[DATABASE])

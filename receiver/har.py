@@ -10,7 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
-from receiver.render import iso
+from receiver.message_json import iso
 from storage.har import (HAR_CONTENT_TYPE, HAR_END, har_entry, har_request, har_response,
                          har_start, har_timed_entry, header)
 from storage.messages import ReceivedMessage

@@ -20,12 +20,13 @@ from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web import RequestPayloadError
 
 from receiver import envelope
-from receiver.core import RECEIVER, Receiver
+from receiver.running import RECEIVER, Receiver
 from receiver.endpoints import NAME_RULE, Endpoint, valid_name
 from receiver.faults import Decision, decide
-from receiver.render import error, summary
+from receiver.message_json import summary
 from storage import StorageError
 from storage.messages import NewMessage, ReceivedMessage
+from web.routes import verdict_response as error
 
 RESTAURANT_HEADER = "Toast-Restaurant-External-ID"
 

@@ -1,6 +1,7 @@
 """Inspection API: list, read, clear, export and follow stored messages; set endpoint faults.
 
 Bearer-token access is the auth middleware's job (hooksim/auth.py), not this module's.
+Parameters, errors and times are the HTTP toolkit's (:mod:`web`).
 """
 
 from __future__ import annotations
@@ -12,21 +13,21 @@ from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
-from aiohttp.http_exceptions import HttpProcessingError
-from aiohttp.web import RequestPayloadError
 
-from receiver.core import RECEIVER
+from receiver.running import RECEIVER
 from receiver.endpoints import Endpoint
 from receiver.envelope import clean_text
 from receiver.faults import current_phase
 from receiver.har import stream_har
-from receiver.render import detail, error, parse_time, summary
+from receiver.message_json import detail, summary
 from receiver.settings import FaultSettings
 from receiver.stream import serve_events
 from storage import NotFound
-from storage import query as pages
 from storage.messages import Cursor, MessageQuery, ReceivedMessage
-from storage.web import unavailable_is_503
+from web.errors import InvalidInput
+from web.errors import NotFound as NoSuchResource
+from web.params import cursor_text, json_object, query_choice, query_cursor, query_int, query_time
+from web.routes import json_route
 
 MAX_LIMIT = 1000
 _BOOLS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
@@ -36,84 +37,40 @@ _CSV_COLUMNS = ("id", "receivedAt", "endpoint", "eventGuid", "category", "type",
                 "verified", "reason", "duplicate", "status", "fault", "bodySize", "body")
 
 
-class BadParameter(Exception):
-    def __init__(self, name: str, detail: str) -> None:
-        super().__init__(f"{name}: {detail}")
-
-
-def add_routes(app: web.Application) -> None:
-    app.router.add_get("/api/messages", unavailable_is_503(list_messages))
-    app.router.add_delete("/api/messages", unavailable_is_503(delete_messages))
-    app.router.add_get("/api/messages/export", unavailable_is_503(export_messages))
-    app.router.add_get("/api/messages/stream", stream_messages)
-    app.router.add_get("/api/messages/{id}", unavailable_is_503(get_message))
-    app.router.add_get("/api/messages/{id}/body", unavailable_is_503(get_body))
-    app.router.add_get("/api/receiver/endpoints", list_endpoints)
-    app.router.add_get("/api/receiver/endpoints/{name}", get_endpoint)
-    app.router.add_put("/api/receiver/endpoints/{name}/faults", put_faults)
+routes = web.RouteTableDef()
 
 
 def parse_query(params: Mapping[str, str], with_paging: bool = True) -> MessageQuery:
-    """A MessageQuery from the query string; BadParameter names the offending parameter."""
-    def choice(name: str, table: Mapping[str, Any]) -> Any:
-        if name not in params:
-            return None
-        try:
-            return table[params[name].lower()]
-        except KeyError:
-            raise BadParameter(name, f"expected one of {', '.join(sorted(table))}") from None
-
-    def when(name: str) -> float | None:
-        if not params.get(name):   # absent or empty: no bound, as everywhere in the API
-            return None
-        try:
-            return parse_time(params[name])
-        except ValueError:
-            raise BadParameter(name, "expected ISO-8601 (2024-03-28T15:11:01Z) or epoch seconds")
-
+    """A MessageQuery from the query string; InvalidInput names the offending parameter."""
     limit, cursor = 50, None
     if with_paging:
-        try:
-            limit = int(params.get("limit", "50"))
-        except ValueError:
-            limit = 0
-        if not 1 <= limit <= MAX_LIMIT:
-            raise BadParameter("limit", f"expected a whole number 1-{MAX_LIMIT}")
-        cursor = decode_cursor(params["cursor"]) if params.get("cursor") else None
+        limit = query_int(params, "limit", 50, 1, MAX_LIMIT)
+        found = query_cursor(params)
+        cursor = Cursor(*found) if found else None
+
     def stored_as(name: str) -> str | None:
         # Compared with the columns as the receiver wrote them (NUL and lone surrogates escaped).
         return clean_text(params[name]) if params.get(name) else None
 
     text = params.get("q") or None
     if text is not None and "\x00" in text:
-        raise BadParameter("q", "cannot contain NUL: bodies are searched up to their first NUL")
+        raise InvalidInput("q cannot contain NUL: bodies are searched up to their first NUL", "q")
     return MessageQuery(
         endpoint=stored_as("endpoint"), category=stored_as("category"),
-        event_type=stored_as("type"), verified=choice("verified", _VERIFIED),
-        duplicate=choice("duplicate", _BOOLS), since=when("from"), until=when("to"),
-        text=text, limit=limit, cursor=cursor)
+        event_type=stored_as("type"), verified=query_choice(params, "verified", _VERIFIED),
+        duplicate=query_choice(params, "duplicate", _BOOLS), since=query_time(params, "from"),
+        until=query_time(params, "to", end=True), text=text, limit=limit, cursor=cursor)
 
 
-def encode_cursor(cursor: Cursor) -> str:
-    return pages.encode_cursor((cursor.received_at, cursor.id))
-
-
-def decode_cursor(text: str) -> Cursor:
-    try:
-        return Cursor(*pages.decode_cursor(text))
-    except ValueError:
-        raise BadParameter("cursor", "not a cursor this API gave out (<time>:<id>)") from None
-
-
+@routes.get("/api/messages")
+@json_route
 async def list_messages(request: web.Request) -> web.Response:
-    try:
-        query = parse_query(request.query)
-    except BadParameter as exc:
-        return error(400, "bad_parameter", str(exc))
+    query = parse_query(request.query)
     page = await request.app[RECEIVER].store.find(query)
+    cursor = page.next_cursor
     return web.json_response({
         "messages": [summary(m) for m in page.messages],
-        "nextCursor": encode_cursor(page.next_cursor) if page.next_cursor else None,
+        "nextCursor": cursor_text((cursor.received_at, cursor.id) if cursor else None),
     })
 
 
@@ -121,46 +78,47 @@ _MAX_ID = 2**63 - 1   # the widest id either backend stores
 
 
 async def _message(request: web.Request) -> ReceivedMessage:
-    """The message named by the path, or NotFound (also for what can be no id: -1, abc)."""
+    """The message named by the path, else 404 (also for what can be no id: -1, abc)."""
     text = request.match_info["id"]
     if not (text.isascii() and text.isdigit() and int(text) <= _MAX_ID):
-        raise NotFound(f"no message {clean_text(text, 40)!r}: ids are whole numbers")
-    return await request.app[RECEIVER].store.get(int(text))
-
-
-async def get_message(request: web.Request) -> web.Response:
+        raise NoSuchResource(f"no message {clean_text(text, 40)!r}: ids are whole numbers")
     try:
-        message = await _message(request)
+        return await request.app[RECEIVER].store.get(int(text))
     except NotFound as exc:
-        return error(404, "not_found", str(exc))
-    return web.json_response(detail(message))
+        raise NoSuchResource(str(exc)) from None
 
 
+@routes.get("/api/messages/{id}")
+@json_route
+async def get_message(request: web.Request) -> web.Response:
+    return web.json_response(detail(await _message(request)))
+
+
+@routes.get("/api/messages/{id}/body")
+@json_route
 async def get_body(request: web.Request) -> web.Response:
     """The exact bytes received, for ``curl -o`` and byte-for-byte comparisons."""
-    try:
-        message = await _message(request)
-    except NotFound as exc:
-        return error(404, "not_found", str(exc))
+    message = await _message(request)
     return web.Response(body=message.body, content_type="application/octet-stream")
 
 
+@routes.delete("/api/messages")
+@json_route
 async def delete_messages(request: web.Request) -> web.Response:
     endpoint = clean_text(request.query["endpoint"]) if request.query.get("endpoint") else None
     deleted = await request.app[RECEIVER].store.delete(endpoint)
     return web.json_response({"deleted": deleted})
 
 
+@routes.get("/api/messages/export")
+@json_route
 async def export_messages(request: web.Request) -> web.StreamResponse:
     """Every matching message, streamed: JSON lines (full detail), CSV (summary and body) or
     HAR 1.2 (receiver.har)."""
     fmt = request.query.get("format", "jsonl")
     if fmt not in ("jsonl", "csv", "har"):
-        return error(400, "bad_parameter", "format: expected jsonl, csv or har")
-    try:
-        query = parse_query(request.query, with_paging=False)
-    except BadParameter as exc:
-        return error(400, "bad_parameter", str(exc))
+        raise InvalidInput(f"format must be one of jsonl, csv, har, got {fmt!r}", "format")
+    query = parse_query(request.query, with_paging=False)
     if fmt == "har":
         return await stream_har(request, request.app[RECEIVER].store.export(query))
     response = web.StreamResponse(headers={
@@ -185,6 +143,8 @@ def _csv_row(values: Any) -> bytes:
     return out.getvalue().encode("utf-8", "backslashreplace")
 
 
+@routes.get("/api/messages/stream")
+@json_route
 async def stream_messages(request: web.Request) -> web.StreamResponse:
     return await serve_events(request, request.app[RECEIVER].hub,
                               request.query.get("endpoint") or None)
@@ -210,6 +170,8 @@ def endpoint_json(endpoint: Endpoint, now: float) -> dict[str, Any]:
     }
 
 
+@routes.get("/api/receiver/endpoints")
+@json_route
 async def list_endpoints(request: web.Request) -> web.Response:
     receiver = request.app[RECEIVER]
     now = receiver.clock()
@@ -219,11 +181,13 @@ async def list_endpoints(request: web.Request) -> web.Response:
     })
 
 
+@routes.get("/api/receiver/endpoints/{name}")
+@json_route
 async def get_endpoint(request: web.Request) -> web.Response:
     receiver = request.app[RECEIVER]
     endpoint = receiver.endpoints.get(request.match_info["name"])
     if endpoint is None:
-        return error(404, "unknown_endpoint", "no such endpoint")
+        raise NoSuchResource(f"no endpoint named {request.match_info['name']!r}")
     return web.json_response(endpoint_json(endpoint, receiver.clock()))
 
 
@@ -235,40 +199,39 @@ _FAULT_FIELDS: dict[str, tuple[str, tuple[type, ...]]] = {
 }
 
 
-def faults_from_json(data: Any) -> FaultSettings:
+def faults_from_json(data: dict[str, Any]) -> FaultSettings:
     """FaultSettings from ``{"status": 500, "failureRate": 0.5, "phases": ["500:2m"], ...}``;
-    absent keys take their defaults, so ``{}`` clears every fault. ValueError if malformed."""
-    if not isinstance(data, dict):
-        raise ValueError("expected a JSON object")
+    absent keys take their defaults, so ``{}`` clears every fault. InvalidInput naming the key
+    if malformed."""
     unknown = sorted(set(data) - set(_FAULT_FIELDS))
     if unknown:
-        raise ValueError(f"unknown key {unknown[0]} (known: {', '.join(_FAULT_FIELDS)})")
+        raise InvalidInput(f"unknown key {unknown[0]} (known: {', '.join(_FAULT_FIELDS)})",
+                           unknown[0])
     values: dict[str, Any] = {}
     for key, value in data.items():
         field_name, types = _FAULT_FIELDS[key]
         if int in types and isinstance(value, float) and value.is_integer():
             value = int(value)   # JSON has one number type: 500.0 is the integer 500
         if isinstance(value, bool) and bool not in types or not isinstance(value, types):
-            raise ValueError(f"{key}: wrong type {type(value).__name__}")
+            raise InvalidInput(f"{key}: wrong type {type(value).__name__}", key)
         if key == "phases":
             if not all(isinstance(p, str) for p in value):
-                raise ValueError("phases: expected a list of strings like '500:2m'")
+                raise InvalidInput("phases: expected a list of strings like '500:2m'", key)
             value = tuple(value)
         values[field_name] = float(value) if key == "failureRate" else value
     return FaultSettings(**values)
 
 
+@routes.put("/api/receiver/endpoints/{name}/faults")
+@json_route
 async def put_faults(request: web.Request) -> web.Response:
     receiver = request.app[RECEIVER]
     name = request.match_info["name"]
+    body = await json_object(request)
     try:
-        faults = faults_from_json(await request.json())
-        endpoint = receiver.endpoints.set_faults(name, faults)
+        endpoint = receiver.endpoints.set_faults(name, faults_from_json(body))
     except KeyError:
-        return error(404, "unknown_endpoint", f"no endpoint named {name!r}")
-    except (ValueError, RecursionError) as exc:  # json.JSONDecodeError too; absurd nesting
-        return error(400, "invalid_faults", str(exc))
-    except (HttpProcessingError, RequestPayloadError) as exc:   # a body it cannot decode
-        return error(400, "invalid_faults", f"unreadable body: {exc.__class__.__name__}")
+        raise NoSuchResource(f"no endpoint named {name!r}") from None
+    except ValueError as exc:   # the settings' own checks (a status out of range, a bad phase)
+        raise InvalidInput(str(exc)) from None
     return web.json_response(endpoint_json(endpoint, receiver.clock()))
-

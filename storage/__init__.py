@@ -1,7 +1,14 @@
 """Persistence for hooksim. Each store is one object with async methods and dataclasses in/out;
 no SQL lives outside this package. SQLite (aiosqlite) is the embedded default; PostgreSQL
 (psycopg, storage.postgres) serves every store too, for several processes on one database.
-``storage.backends.open_storage`` opens either by the settings."""
+``storage.backends.open_storage`` opens either by the settings.
+
+Where a change belongs: a new table or column in its component's :class:`Schema` (a new
+migration script per backend, never an edited one); SQL that differs between the backends in
+:mod:`storage.dialect` (nothing else compares backend names); a new backend is a new
+:class:`~storage.dialect.Dialect`, a database class like :mod:`storage.sqlite` /
+:mod:`storage.postgres` with its error translation, and a branch in ``open_storage``. Storage
+imports nothing above it; rules (when to retry, to give up) are the dispatcher's."""
 
 from __future__ import annotations
 

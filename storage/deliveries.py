@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from storage.errors import NotFound
 from storage.notifications import NewNotification, insert_notification_in_batch
-from storage.query import keyset_page, skip_locked, where
+from storage.query import keyset_page, where
 from storage.subscriptions import (
     SubscriptionRecord,
     TransitionRecord,
@@ -27,6 +27,7 @@ from storage.subscriptions import (
 
 if TYPE_CHECKING:
     from storage.backends import AnyDatabase, AnyRow, BatchConnection
+    from storage.dialect import Dialect
 
 T = TypeVar("T")
 
@@ -137,10 +138,7 @@ def _attempt(row: AnyRow) -> AttemptRecord:
 # (delivery id, the attempt, the delivery's new status, its next attempt time, recorded at).
 RecordedAttempt = tuple[int, AttemptRecord, str, "float | None", float]
 
-# When a pending delivery is next due: its next attempt, or its lease's end if later.
-# SQLite's two-argument max() is NULL if either is; PostgreSQL's greatest() ignores NULLs.
-_DUE_OR_LEASED = {"sqlite": "coalesce(max(next_attempt_at, claimed_until), next_attempt_at)",
-                  "postgresql": "greatest(next_attempt_at, claimed_until)"}
+# When anything is next due: a pending delivery (the dialect's due_or_leased) or a pause's end.
 _NEXT_DUE = (
     "SELECT min(t) FROM (SELECT min({due}) AS t FROM delivery WHERE status = 'PENDING' "
     "UNION ALL SELECT min(paused_until) FROM subscription WHERE status = 'PAUSED') AS due"
@@ -156,13 +154,13 @@ class DispatchBatch:
     have effects outside the transaction.
     """
 
-    def __init__(self, conn: BatchConnection, backend: str) -> None:
+    def __init__(self, conn: BatchConnection, dialect: Dialect) -> None:
         self._conn = conn
-        self._backend = backend
+        self._dialect = dialect
 
     def subscription(self, guid: str) -> SubscriptionRecord:
         """One subscription, locked on PostgreSQL until the batch ends."""
-        return read_subscription(self._conn, self._backend, guid)
+        return read_subscription(self._conn, self._dialect, guid)
 
     def lock_deliveries(self, ids: Iterable[int]) -> None:
         """Lock these deliveries (the attempts a batch records) in id order, on PostgreSQL.
@@ -173,7 +171,7 @@ class DispatchBatch:
         for that row deadlocked with the claim waiting for the subscriptions.
         """
         ordered = sorted(set(ids))
-        if self._backend == "postgresql" and ordered:
+        if self._dialect.row_locks and ordered:
             marks = ", ".join("?" * len(ordered))
             self._conn.execute(f"SELECT id FROM delivery WHERE id IN ({marks}) ORDER BY id "
                                "FOR NO KEY UPDATE", ordered).fetchall()
@@ -181,7 +179,7 @@ class DispatchBatch:
     def subscriptions(self, guids: Iterable[str]) -> dict[str, SubscriptionRecord]:
         """Those of ``guids`` that exist, locked on PostgreSQL in guid order: lock a set known up
         front with this, before any one of them."""
-        return read_subscriptions(self._conn, self._backend, guids)
+        return read_subscriptions(self._conn, self._dialect, guids)
 
     def save_backoff(self, guid: str, status: str, backoff: Mapping[str, Any],
                      paused_until: float | None, at: float) -> None:
@@ -197,7 +195,7 @@ class DispatchBatch:
     def paused_until_before(self, now: float, *, lock: bool = True) -> list[SubscriptionRecord]:
         """Paused subscriptions whose pause has run out by ``now``; ``lock=False`` only reads
         them, for a batch that locks them with others through :meth:`subscriptions`."""
-        return paused_until_before(self._conn, self._backend, now, lock=lock)
+        return paused_until_before(self._conn, self._dialect, now, lock=lock)
 
     def claim_due(self, now: float, limit: int, lease_until: float) -> list[DeliveryRecord]:
         """Pending deliveries due by ``now`` and not in flight, oldest due first; leased.
@@ -210,7 +208,7 @@ class DispatchBatch:
         rows = [_delivery(row) for row in self._conn.execute(
             _DELIVERY_SELECT + "WHERE d.status = 'PENDING' AND d.next_attempt_at <= ? "
             "AND (d.claimed_until IS NULL OR d.claimed_until < ?) "
-            "ORDER BY d.next_attempt_at, d.id LIMIT ?" + skip_locked(self._backend, "d"),
+            "ORDER BY d.next_attempt_at, d.id LIMIT ?" + self._dialect.skip_locked("d"),
             (now, now, limit),
         ).fetchall()]
         if rows:   # one statement for the whole claim (half the cost of one per row)
@@ -282,7 +280,7 @@ class DispatchBatch:
             "next_attempt_at = NULL, claimed_until = NULL WHERE id IN (SELECT d.id FROM "
             "delivery d WHERE d.status = 'PENDING' AND d.next_attempt_at < ? "
             "AND d.subscription_guid = ? AND (d.claimed_until IS NULL OR d.claimed_until < ?)"
-            + skip_locked(self._backend, "d") + ")",
+            + self._dialect.skip_locked("d") + ")",
             (until, subscription_guid, now)).rowcount
 
     def next_wake_at(self, now: float) -> float | None:
@@ -327,8 +325,8 @@ class DeliveryStore:
         """Run ``work`` as one write transaction on the database thread (one hand-over): it
         commits when ``work`` returns and rolls back whole if it raises (on PostgreSQL it may
         run again after a deadlock or serialization failure)."""
-        backend = self._db.backend
-        return await self._db.write_batch(lambda conn: work(DispatchBatch(conn, backend)))
+        dialect = self._db.dialect
+        return await self._db.write_batch(lambda conn: work(DispatchBatch(conn, dialect)))
 
     async def add_events(self, events: Sequence[tuple[EventRecord, Sequence[NewDelivery]]]) -> None:
         """Commit events and their deliveries (each due at once, unless it says when) in one
@@ -408,7 +406,7 @@ class DeliveryStore:
         Only for a database one dispatcher owns (SQLite); on PostgreSQL other dispatchers may
         hold those leases right now, so nothing is released there: leases lapse by themselves.
         """
-        if self._db.backend == "postgresql":
+        if self._db.dialect.row_locks:   # other dispatchers may share the database
             return 0
         async with self._db.write() as conn:
             cursor = await conn.execute(
@@ -419,7 +417,7 @@ class DeliveryStore:
         """The earliest time anything needs the dispatcher: a due delivery or a pause ending."""
         async with self._db.read() as conn:
             async with conn.execute(
-                    _NEXT_DUE.format(due=_DUE_OR_LEASED[self._db.backend])) as cur:
+                    _NEXT_DUE.format(due=self._db.dialect.due_or_leased)) as cur:
                 row = await cur.fetchone()
         return row[0]
 

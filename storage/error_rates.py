@@ -7,12 +7,6 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from storage.backends import AnyDatabase
 
-# The minute an attempt started in, rounded down. SQLite's CAST to INTEGER truncates (the same
-# as floor for times after 1970), PostgreSQL's rounds: floor() there (SQLite's floor() needs a
-# build with its math functions, so it keeps the CAST).
-_MINUTE = {"sqlite": "CAST(a.started_at / 60 AS INTEGER)",
-           "postgresql": "floor(a.started_at / 60)"}
-
 # An error is any attempt without a 2xx answer, as the back-off counts it. The cost must follow
 # the window, not the subscription's history: the attempts are read through attempt_by_start
 # and each is matched to its delivery by key. CROSS JOIN makes SQLite keep that order (its
@@ -31,7 +25,7 @@ async def errors_per_minute(db: AnyDatabase, subscription_guid: str, start: floa
                             end: float) -> dict[int, int]:
     """{minute number since the epoch: failed attempts} for attempts in [start, end)."""
     async with db.read() as conn:
-        sql = _PER_MINUTE.format(minute=_MINUTE[db.backend])
+        sql = _PER_MINUTE.format(minute=db.dialect.attempt_minute)   # rounded down
         async with conn.execute(sql, (subscription_guid, start, end)) as cur:
             return {int(minute): int(errors) for minute, errors in await cur.fetchall()}
 

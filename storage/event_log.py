@@ -13,29 +13,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-# A partner event's restaurant: partner events have no restaurant column.
-from storage.restaurants import PARTNER_EVENT_RESTAURANT as _PARTNER_RESTAURANT
-
 if TYPE_CHECKING:
     from storage.backends import AnyDatabase
 
-# The order GUID in an orders event's body, per backend (bodies are the platform's own JSON).
-_ORDER_GUID = {
-    "sqlite": "json_extract(CAST(body AS TEXT), '$.details.order.guid')",
-    "postgresql": "(convert_from(body, 'UTF8')::jsonb #>> '{details,order,guid}')",
-}
-_ORDER_MODIFIED = {
-    "sqlite": "json_extract(CAST(body AS TEXT), '$.details.order.modifiedDate')",
-    "postgresql": "(convert_from(body, 'UTF8')::jsonb #>> '{details,order,modifiedDate}')",
-}
-_ORDER_BUSINESS_DATE = {
-    "sqlite": "json_extract(CAST(body AS TEXT), '$.details.order.businessDate')",
-    "postgresql": "(convert_from(body, 'UTF8')::jsonb #>> '{details,order,businessDate}')",
-}
-_ITEM_GUID = {
-    "sqlite": "json_extract(CAST(body AS TEXT), '$.details.itemGuid')",
-    "postgresql": "(convert_from(body, 'UTF8')::jsonb #>> '{details,itemGuid}')",
-}
+# Where an orders or stock event's body keeps what the APIs filter on (storage.dialect.body_text).
+_ORDER_GUID = ("details", "order", "guid")
+_ORDER_MODIFIED = ("details", "order", "modifiedDate")
+_ORDER_BUSINESS_DATE = ("details", "order", "businessDate")
+_ITEM_GUID = ("details", "itemGuid")
 
 # How far an order's modifiedDate may run ahead of its event's platform time: a burst of changes
 # in one millisecond moves it on 1 ms each. Reads by modified time look back this much further.
@@ -67,7 +52,7 @@ class EventLog:
     async def latest_order(self, restaurant_guid: str, order_guid: str, now: float) -> bytes | None:
         """The body of the newest event about one order of one restaurant, or None."""
         sql = (f"SELECT body FROM event WHERE category = 'orders' AND restaurant_guid = ? "
-               f"AND created_at <= ? AND {_ORDER_GUID[self._db.backend]} = ? "
+               f"AND created_at <= ? AND {self._db.dialect.body_text(*_ORDER_GUID)} = ? "
                "ORDER BY created_at DESC, rowid DESC LIMIT 1")
         async with self._db.read() as conn, conn.execute(
                 sql, (restaurant_guid, now, order_guid)) as cur:
@@ -77,12 +62,12 @@ class EventLog:
     async def order_heads(self, restaurant_guid: str, since: float, now: float) -> list[OrderHead]:
         """The newest event of every order of a restaurant changed from ``since`` on (allowing
         :data:`ORDER_DRIFT_SECONDS`), up to ``now``."""
-        backend = self._db.backend
+        text = self._db.dialect.body_text
         sql = f"""
         WITH heads AS (
-            SELECT guid, {_ORDER_GUID[backend]} AS order_guid, {_ORDER_MODIFIED[backend]} AS modified,
-                   {_ORDER_BUSINESS_DATE[backend]} AS business_date,
-                   ROW_NUMBER() OVER (PARTITION BY {_ORDER_GUID[backend]}
+            SELECT guid, {text(*_ORDER_GUID)} AS order_guid, {text(*_ORDER_MODIFIED)} AS modified,
+                   {text(*_ORDER_BUSINESS_DATE)} AS business_date,
+                   ROW_NUMBER() OVER (PARTITION BY {text(*_ORDER_GUID)}
                                       ORDER BY created_at DESC, rowid DESC) AS newest
             FROM event WHERE category = 'orders' AND restaurant_guid = ?
                          AND created_at >= ? AND created_at <= ?
@@ -128,14 +113,14 @@ class EventLog:
         """The newest partner event naming a restaurant."""
         async with self._db.read() as conn, conn.execute(
                 "SELECT guid, event_type, body, created_at FROM event WHERE category = 'partner' "
-                f"AND {_PARTNER_RESTAURANT[self._db.backend]} = ? AND created_at <= ? "
+                f"AND {self._db.dialect.event_restaurant} = ? AND created_at <= ? "
                 "ORDER BY created_at DESC, rowid DESC LIMIT 1", (restaurant_guid, now)) as cur:
             row = await cur.fetchone()
         return _stored(row) if row else None
 
     async def latest_partners(self, now: float) -> list[StoredEvent]:
         """The newest partner event of every restaurant any partner event names."""
-        restaurant = _PARTNER_RESTAURANT[self._db.backend]
+        restaurant = self._db.dialect.event_restaurant
         sql = f"""
         WITH partner AS (
             SELECT guid, event_type, body, created_at, {restaurant} AS restaurant,
@@ -150,7 +135,7 @@ class EventLog:
 
     async def latest_per_item(self, restaurant_guid: str, now: float) -> list[StoredEvent]:
         """The newest stock event of every item of a restaurant."""
-        item = _ITEM_GUID[self._db.backend]
+        item = self._db.dialect.body_text(*_ITEM_GUID)
         sql = f"""
         WITH items AS (
             SELECT guid, event_type, body, created_at,

@@ -27,6 +27,7 @@ from storage.schema import Schema
 
 if TYPE_CHECKING:
     from storage.backends import AnyDatabase, AnyRow, BatchConnection
+    from storage.dialect import Dialect
 
 # Version 2: costs that do not grow with what is stored.
 # - A message's duplicate count comes from the newest earlier arrival of its event on its endpoint
@@ -260,9 +261,6 @@ RETURNING id, duplicate_count
 # PostgreSQL runs transactions side by side (several receivers on one database): a batch first
 # takes a lock per (endpoint, event) it stores, until it commits, so the next arrival of that
 # event waits and then sees it. Hash order, in one statement: two batches never lock crosswise.
-# Two-key advisory locks, in a space of their own (the migration lock is a one-key lock).
-_LOCK_EVENTS = ("SELECT pg_advisory_xact_lock(?, h) FROM (SELECT DISTINCT hashtext(k) AS h "
-                "FROM unnest(?::text[]) AS k ORDER BY h) AS keys")
 _EVENT_LOCKS = 0x72637672   # "rcvr"
 _COUNT_STRIPES = 64
 _ADD_TO_COUNT = ("INSERT INTO receiver_message_count (stripe, messages) VALUES (?, ?) "
@@ -287,11 +285,11 @@ class MessageStore:
         params = [_insert_params(arrival, message)
                   for arrival, message in zip(arrivals, messages, strict=True)]
         events = sorted({f"{m.endpoint} {m.event_guid}" for m in messages
-                         if m.event_guid is not None}) if self._db.backend == "postgresql" else []
+                         if m.event_guid is not None}) if self._db.dialect.key_locks else []
 
         def insert_all(conn: BatchConnection) -> list[tuple[int, int]]:
             if events:
-                conn.execute(_LOCK_EVENTS, (_EVENT_LOCKS, events)).fetchall()
+                conn.execute(self._db.dialect.key_locks, (_EVENT_LOCKS, events)).fetchall()
             # The whole batch in one trip to the database thread (one per statement was the
             # receiver's bottleneck under load); the statement is prepared once and cached.
             rows = [conn.execute(_INSERT, values).fetchone()[:2] for values in params]
@@ -406,7 +404,7 @@ class MessageStore:
                     limit: int) -> tuple[list[AnyRow], Cursor | None]:
         """Up to ``limit`` matching rows after ``query.cursor``, and the next page's cursor."""
         seek = _seek(query)
-        checks = _checks(query, self._db.backend)
+        checks = _checks(query, self._db.dialect)
         async with self._db.read() as conn:
             window: tuple[float, int] | None = None
             if any(value is not None for _, value in checks):
@@ -446,12 +444,12 @@ def _seek(query: MessageQuery) -> list[tuple[str, Any]]:
             ("received_at < ?", query.until), ("(received_at, id) < (?, ?)", cursor)]
 
 
-def _checks(query: MessageQuery, backend: str) -> list[tuple[str, Any]]:
+def _checks(query: MessageQuery, dialect: Dialect) -> list[tuple[str, Any]]:
     """The conditions checked row by row (on at most SCAN_LIMIT rows per page); those without
     a parameter have ``()``."""
     text: tuple[str, Any] = ("", None)
     if query.text:
-        clause, as_pattern = _BODY_CONTAINS[backend]
+        clause, as_pattern = dialect.body_contains   # ASCII-case-insensitive, up to a NUL
         escaped = (as_pattern(query.text)
                    .replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_"))
         text = (clause, f"%{escaped}%")
@@ -461,28 +459,6 @@ def _checks(query: MessageQuery, backend: str) -> list[tuple[str, Any]]:
             ("duplicate_count > 0" if query.duplicate else "duplicate_count = 0",
              None if query.duplicate is None else ()),
             text]
-
-
-# Body text search: an ASCII-case-insensitive substring of the body's bytes, per backend.
-# SQLite's LIKE folds ASCII case only and reads the BLOB as text up to its first NUL byte.
-# PostgreSQL: the bytes up to the first NUL, each byte as one LATIN1 character (any byte is
-# valid, unlike UTF8), ASCII letters lowered by translate() (lower() and ILIKE would fold
-# non-ASCII letters too); the pattern is lowered and turned into such characters the same way.
-_UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-_ASCII_LOWER = str.maketrans(_UPPER, _UPPER.lower())
-_PG_BODY_TEXT = ("convert_from(substring(body FROM 1 FOR coalesce(nullif(position('\\x00'::bytea "
-                 "IN body), 0) - 1, length(body))), 'LATIN1')")
-
-
-def _pg_pattern(text: str) -> str:
-    return text.translate(_ASCII_LOWER).encode("utf-8", "surrogatepass").decode("latin-1")
-
-
-_BODY_CONTAINS = {
-    "sqlite": ("CAST(body AS TEXT) LIKE ? ESCAPE '\\'", str),
-    "postgresql": (f"translate({_PG_BODY_TEXT}, '{_UPPER}', '{_UPPER.lower()}') LIKE ? ESCAPE '\\'",
-                   _pg_pattern),
-}
 
 
 def _summary_values(row: AnyRow) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from storage.errors import Conflict, NotFound
-from storage.query import keyset_page, skip_locked, where
+from storage.query import keyset_page, where
 from storage.schema import Schema
 from storage.sqlite import translate
 
@@ -191,16 +191,11 @@ def insert_notification_in_batch(conn: BatchConnection, notification: NewNotific
 
 
 class NotificationStore:
-    """The notification log on ``db``. Every method is its own transaction (or read).
+    """The notification log on ``db``. Every method is its own transaction (or read). When to
+    give a notification up is the dispatcher's rule (``dispatcher.notifications.gives_up``)."""
 
-    ``max_attempts``: failed sends after which a notification is FAILED for good.
-    """
-
-    def __init__(self, db: AnyDatabase, *, max_attempts: int = 10) -> None:
-        if max_attempts < 1:
-            raise ValueError(f"max_attempts must be at least 1, got {max_attempts}")
+    def __init__(self, db: AnyDatabase) -> None:
         self.db = db
-        self.max_attempts = max_attempts
 
     async def add(self, notification: NewNotification) -> Notification:
         """Record ``notification`` in a transaction of its own (for callers that have none)."""
@@ -225,7 +220,7 @@ class NotificationStore:
         """Lease up to ``limit`` PENDING notifications with an id above ``after`` that no other
         sender holds (no lease, or one that ran out before ``now``), oldest first, until
         ``lease_until``. Concurrent claimers get disjoint sets; settling one ends its lease."""
-        backend = self.db.backend
+        dialect = self.db.dialect
         claimable = ("FROM notification WHERE status = 'PENDING' AND id > ? "
                      "AND (claimed_until IS NULL OR claimed_until < ?)")
         # Senders poll: look with a read first, so an empty outbox never costs a write
@@ -236,7 +231,7 @@ class NotificationStore:
                 return ()
 
         def lease(conn: BatchConnection) -> list[Any]:
-            rows = conn.execute(f"SELECT * {claimable} ORDER BY id LIMIT ?" + skip_locked(backend),
+            rows = conn.execute(f"SELECT * {claimable} ORDER BY id LIMIT ?" + dialect.skip_locked(),
                                 (after, now, limit)).fetchall()
             conn.executemany("UPDATE notification SET claimed_until = ? WHERE id = ?",
                              [(lease_until, row["id"]) for row in rows])
@@ -260,14 +255,15 @@ class NotificationStore:
             "claimed_until = NULL", (at, at)
         )
 
-    async def mark_failed(self, id_: int, at: float, error: str, *, permanent: bool = False) -> Notification:
-        """Count a failed send. It stays PENDING (retried later) until ``max_attempts`` failures,
-        or a ``permanent`` one (e.g. the recipient was refused), make it FAILED for good."""
+    async def mark_failed(self, id_: int, at: float, error: str, *,
+                          give_up: bool = False) -> Notification:
+        """Count a failed send. It stays PENDING (retried later), or with ``give_up`` becomes
+        FAILED for good."""
         return await self._update(
             id_,
             "attempts = attempts + 1, last_error = ?, last_attempt_at = ?, claimed_until = NULL, "
-            "status = CASE WHEN ? OR attempts + 1 >= ? THEN 'FAILED' ELSE 'PENDING' END",
-            (error, at, permanent, self.max_attempts),
+            "status = CASE WHEN ? THEN 'FAILED' ELSE 'PENDING' END",
+            (error, at, give_up),
         )
 
     async def mark_disabled(self, id_: int) -> Notification:

@@ -33,6 +33,7 @@ import psycopg
 import psycopg.errors
 from psycopg.conninfo import conninfo_to_dict
 
+from storage.dialect import POSTGRESQL
 from storage.errors import StorageError, StorageUnavailable
 from storage.schema import VERSION_TABLE, Schema, versions_to_apply
 from storage.settings import redact_dsn
@@ -239,6 +240,7 @@ class PostgresDatabase:
     :meth:`close`."""
 
     backend = "postgresql"
+    dialect = POSTGRESQL   # the SQL that differs between backends (storage.dialect)
 
     def __init__(self, where: str, writer: _Worker, reader: _Worker) -> None:
         self.where = where   # the DSN without its password

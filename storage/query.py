@@ -32,15 +32,6 @@ def keyset_page(rows: Sequence[T], limit: int,
     return items, (key(items[-1]) if len(rows) > limit and items else None)
 
 
-def skip_locked(backend: str, of: str | None = None) -> str:
-    """The clause that lets concurrent claimers pass over each other's rows: PostgreSQL's
-    ``FOR UPDATE [OF alias] SKIP LOCKED``; nothing on SQLite, whose single writer serialises
-    claims anyway."""
-    if backend != "postgresql":
-        return ""
-    return f" FOR UPDATE{f' OF {of}' if of else ''} SKIP LOCKED"
-
-
 #: A page cursor as the APIs hand it out: ``<sort time>:<id>``, e.g. ``1711638661.05:42``. Every
 #: text this pattern matches decodes (docs/openapi.yaml publishes it), so a cursor is either one
 #: a list gave out or a position any client may name, and never an error past the pattern.

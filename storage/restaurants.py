@@ -15,14 +15,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from storage.backends import AnyDatabase
 
-# The restaurant GUID in a partner event's body, per backend (PostgreSQL: a function of the
-# dispatcher's migration that answers NULL for a body that is not JSON). Ties on created_at (the
-# events of one request) go to the newest row: SQLite's rowid, a column of that name on PG.
-PARTNER_EVENT_RESTAURANT = {
-    "sqlite": "json_extract(CAST(body AS TEXT), '$.details.restaurantGuid')",
-    "postgresql": "event_restaurant_guid(body)",
-}
-
+# The restaurant GUID in a partner event's body: the dialect's event_restaurant. Ties on
+# created_at (the events of one request) go to the newest row: SQLite's rowid, a column of that
+# name on PG.
 _LATEST = """
 WITH partner AS (
     SELECT {restaurant} AS restaurant, event_type, body, created_at,
@@ -58,7 +53,7 @@ class RestaurantStore:
         """Connected restaurants by name; ``text`` matches name, location, city or GUID
         (ignoring case and accents), ``start``/``end`` bound when the connection was made."""
         async with self._db.read() as conn:
-            sql = _LATEST.format(restaurant=PARTNER_EVENT_RESTAURANT[self._db.backend])
+            sql = _LATEST.format(restaurant=self._db.dialect.event_restaurant)
             async with conn.execute(sql) as cur:
                 rows = await cur.fetchall()
         found = []

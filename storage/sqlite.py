@@ -17,6 +17,7 @@ from typing import TypeVar
 
 import aiosqlite
 
+from storage.dialect import SQLITE
 from storage.errors import StorageError, StorageUnavailable
 from storage.schema import VERSION_TABLE, Schema, versions_to_apply
 
@@ -39,7 +40,8 @@ def translate(exc: sqlite3.Error) -> StorageError:
 class Database:
     """A SQLite file opened for hooksim. Use :func:`open_database`; close with :meth:`close`."""
 
-    backend = "sqlite"   # stores pick a backend's SQL fragment by it (rarely needed)
+    backend = "sqlite"
+    dialect = SQLITE   # the SQL that differs between backends (storage.dialect)
 
     def __init__(self, path: str, writer: aiosqlite.Connection, reader: aiosqlite.Connection) -> None:
         self.path = path

@@ -11,6 +11,7 @@ from storage.errors import NotFound
 
 if TYPE_CHECKING:
     from storage.backends import AnyDatabase, AnyRow, BatchConnection
+    from storage.dialect import Dialect
 
 
 @dataclass(frozen=True)
@@ -80,12 +81,10 @@ def add_transition(conn: BatchConnection, transition: TransitionRecord) -> None:
 
 _SELECT_ONE = "SELECT * FROM subscription WHERE guid = ?"
 
-# Batches that read a subscription's back-off state may change it: on PostgreSQL they lock the
+# Batches that read a subscription's back-off state may change it: with row locks they lock the
 # row first (so the state read is the latest, and no other worker changes it until this
 # transaction ends: errors from every worker count in one window, one pause is decided once).
-# NO KEY UPDATE, not UPDATE: inserting deliveries that reference the row (FOR KEY SHARE) goes
-# on meanwhile. SQLite needs none: it has one writer at a time.
-_LOCKED = {"sqlite": "", "postgresql": " FOR NO KEY UPDATE"}
+# SQLite needs none: it has one writer at a time (storage.dialect).
 
 
 def _found(row: AnyRow | None, guid: str) -> SubscriptionRecord:
@@ -94,7 +93,7 @@ def _found(row: AnyRow | None, guid: str) -> SubscriptionRecord:
     return _subscription(row)
 
 
-def read_subscriptions(conn: BatchConnection, backend: str,
+def read_subscriptions(conn: BatchConnection, dialect: Dialect,
                        guids: Iterable[str]) -> dict[str, SubscriptionRecord]:
     """The subscriptions among ``guids`` that exist, for a batch that may change their back-off
     state: locked on PostgreSQL, in guid order (every batch locks in that order, so two batches
@@ -104,23 +103,23 @@ def read_subscriptions(conn: BatchConnection, backend: str,
         return {}
     marks = ", ".join("?" * len(ordered))
     rows = conn.execute(f"SELECT * FROM subscription WHERE guid IN ({marks}) ORDER BY guid"
-                        + _LOCKED[backend], ordered).fetchall()
+                        + dialect.for_change, ordered).fetchall()
     return {row["guid"]: _subscription(row) for row in rows}
 
 
-def read_subscription(conn: BatchConnection, backend: str, guid: str) -> SubscriptionRecord:
+def read_subscription(conn: BatchConnection, dialect: Dialect, guid: str) -> SubscriptionRecord:
     """One subscription for a batch that may change its back-off state (locked on PostgreSQL)."""
-    return _found(conn.execute(_SELECT_ONE + _LOCKED[backend], (guid,)).fetchone(), guid)
+    return _found(conn.execute(_SELECT_ONE + dialect.for_change, (guid,)).fetchone(), guid)
 
 
-def paused_until_before(conn: BatchConnection, backend: str, now: float, *,
+def paused_until_before(conn: BatchConnection, dialect: Dialect, now: float, *,
                         lock: bool = True) -> list[SubscriptionRecord]:
     """Paused subscriptions whose pause has run out by ``now``, locked on PostgreSQL unless
     ``lock`` is False (a subscription another worker resumed meanwhile is re-checked after the
     wait, and left out; unlocked, the caller locks and re-reads them)."""
     return [_subscription(row) for row in conn.execute(
         "SELECT * FROM subscription WHERE status = 'PAUSED' AND paused_until <= ? ORDER BY guid"
-        + (_LOCKED[backend] if lock else ""), (now,)).fetchall()]
+        + (dialect.for_change if lock else ""), (now,)).fetchall()]
 
 
 async def load_subscription(conn: Any, guid: str) -> SubscriptionRecord:

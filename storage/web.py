@@ -1,15 +1,13 @@
-"""aiohttp wiring for storage: one database per app, opened and closed in ``cleanup_ctx``; a
-database that cannot answer right now is a 503, the same for every component's handlers."""
+"""aiohttp wiring for storage: one database per app, opened and closed in ``cleanup_ctx``. (A
+database that cannot answer right now is a 503: :func:`web.routes.json_route`.)"""
 
 from __future__ import annotations
 
-import functools
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Iterable
 
 from aiohttp import web
 
 from storage.backends import open_storage
-from storage.errors import StorageUnavailable
 from storage.schema import Schema
 from storage.settings import StorageSettings
 from storage.sqlite import Database
@@ -29,21 +27,3 @@ def setup_database(app: web.Application, settings: StorageSettings,
         await app[DATABASE].close()
 
     app.cleanup_ctx.append(database_ctx)
-
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-def unavailable_is_503(handler: Handler) -> Handler:
-    """``StorageUnavailable`` (locked, busy, server gone) becomes 503
-    ``{"error": "storage_unavailable", "detail": ...}``: try again later, not a 500."""
-
-    @functools.wraps(handler)
-    async def wrapped(request: web.Request) -> web.StreamResponse:
-        try:
-            return await handler(request)
-        except StorageUnavailable as exc:
-            return web.json_response({"error": "storage_unavailable", "detail": str(exc)},
-                                     status=503)
-
-    return wrapped

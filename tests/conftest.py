@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from storage.backends import open_storage
 from storage.settings import StorageSettings
 from tests.backends import BACKENDS, storage_settings_for
 
@@ -20,6 +22,14 @@ def storage_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator
     tests/backends.py for when it skips)."""
     with storage_settings_for(request.param, tmp_path) as settings:
         yield settings
+
+
+@pytest.fixture
+async def db(storage_settings: StorageSettings) -> AsyncIterator[Any]:
+    """That database opened with every component's tables."""
+    database = await open_storage(storage_settings)
+    yield database
+    await database.close()
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -19,10 +19,11 @@ from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web import RequestPayloadError
 
 from dispatcher.events import Restaurant, is_guid
+from storage.errors import StorageUnavailable
 from storage.event_log import EventLog
-from storage.web import unavailable_is_503
 from toastapi.errors import (
     MISSING_SCOPE, RATE_LIMITED, RESTAURANT_DENIED, ToastError, bad_request, unauthorized,
+    unavailable,
 )
 from toastapi.settings import ToastApiSettings
 
@@ -94,15 +95,17 @@ def rate_headers(remaining: int, reset: int, now: float, denied: bool) -> dict[s
 
 def toast_errors(handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
                  ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-    """A :class:`ToastError` becomes Toast's ErrorMessage; an unavailable database a 503."""
+    """A :class:`ToastError` becomes Toast's ErrorMessage; an unavailable database a 503 in the
+    same shape (integrations on Toast's paths parse only that one)."""
 
-    @unavailable_is_503
     @functools.wraps(handler)
     async def wrapped(request: web.Request) -> web.StreamResponse:
         try:
             return await handler(request)
         except ToastError as exc:
             return exc.response()
+        except StorageUnavailable as exc:
+            return unavailable(f"storage unavailable: {exc}").response()
 
     return wrapped
 

@@ -23,6 +23,7 @@ MISSING_SCOPE = 10403
 RESTAURANT_DENIED = 10413
 NOT_FOUND = 10404
 RATE_LIMITED = 10429
+UNAVAILABLE = 10503
 
 
 class ToastError(Exception):
@@ -47,6 +48,11 @@ class ToastError(Exception):
         }
         return web.Response(status=self.status, text=json.dumps(body),
                             content_type="application/json", headers=self.headers)
+
+
+def unavailable(message: str) -> ToastError:
+    """The database cannot answer now (locked, busy, gone): 503, which clients retry."""
+    return ToastError(503, UNAVAILABLE, message, headers={"Retry-After": "1"})
 
 
 def bad_request(message: str, field: str | None = None) -> ToastError:

@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from dispatcher.events import is_guid, placeholder_restaurant
-from dispatcher.events.restaurants import simulated_guest
+from dispatcher.events.simulated_restaurants import simulated_guest
 from toastapi.access import PLATFORM, Platform, guarded, take_rate
 from toastapi.errors import bad_request, not_found
 

@@ -19,13 +19,15 @@ import random
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Any, Literal
 
 import orjson
 
-from .restaurants import MenuItem, Restaurant, new_guid, placeholder_restaurant, simulated_restaurants
+from web.times import iso_millis
+
+from .simulated_restaurants import MenuItem, Restaurant, new_guid, placeholder_restaurant, simulated_restaurants
 
 __all__ = [
     "CATEGORIES", "CategorySpec", "Decisions", "Event", "EventError", "MenuItem", "Restaurant", "World",
@@ -353,24 +355,13 @@ def _pick_restaurant(restaurants: Sequence[Restaurant], rng: random.Random,
 
 # Time: the envelope, publishedDate and partner dates all use whole milliseconds.
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-
-
 def epoch_millis(at: float) -> int:
     """Epoch seconds to whole milliseconds, rounded so 15:11:01.05 stays .050 despite float error."""
     return round(at * 1000)
 
 
-def iso_utc(millis: int) -> str:
-    """ISO-8601 UTC with exactly three fraction digits and ``Z``: 2024-03-28T15:11:01.050Z."""
-    seconds, fraction = divmod(millis, 1000)
-    return f"{_iso_second(seconds)}.{fraction:03d}Z"
-
-
-@functools.lru_cache(maxsize=4096)
-def _iso_second(seconds: int) -> str:
-    """The date and time of one whole second: events made together share a few of them."""
-    return f"{_EPOCH + timedelta(seconds=seconds):%Y-%m-%dT%H:%M:%S}"
+#: ISO-8601 UTC with exactly three fraction digits and ``Z``: the one formatter (web.times).
+iso_utc = iso_millis
 
 
 # Validation helpers: each returns the value and raises EventError("details.<key>", ...).

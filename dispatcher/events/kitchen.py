@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from .restaurants import Restaurant, new_guid
+from .simulated_restaurants import Restaurant, new_guid
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ from dispatcher.events import (
 from .kitchen import (
     Discount, Item, Kitchen, Modifier, Ref, ServiceCharge, TaxRate, kitchen_of, percent_of, tax_of,
 )
-from .restaurants import new_guid
+from .simulated_restaurants import new_guid
 
 ORDER_UPDATED = "order_updated"
 CHANNEL_ORDER_UPDATED = "channel_order_updated"

@@ -17,7 +17,7 @@ from aiohttp import web
 
 from dispatcher.events import CATEGORIES
 from dispatcher.service import default_name
-from hooksim.portal import backoff_api, overview, pages, restaurants
+from hooksim.portal import backoff_api, overview, pages, restaurants_api
 from hooksim.settings import Settings
 
 HERE = Path(__file__).parent
@@ -39,9 +39,9 @@ def setup_portal(app: web.Application, settings: Settings, *,
                        category_names={c: default_name(c) for c in sorted(CATEGORIES)})
     app.router.add_static("/static/", HERE / "static")
     pages.add_routes(app, receiver_enabled=receiver_enabled)
-    restaurants.add_routes(app)
-    backoff_api.add_routes(app)
-    overview.add_routes(app)
+    app.router.add_routes(restaurants_api.routes)
+    app.router.add_routes(backoff_api.routes)
+    app.router.add_routes(overview.routes)
     app.router.add_get("/favicon.ico", favicon)
 
 

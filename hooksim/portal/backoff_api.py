@@ -7,25 +7,26 @@ import math
 
 from aiohttp import web
 
-from dispatcher.api import SERVICE, api
-from dispatcher.clock import iso
-from hooksim.auth import int_param
+from dispatcher.api import SERVICE
 from storage.error_rates import errors_per_minute
 from storage.web import DATABASE
+from web.params import query_int
+from web.routes import json_route
+from web.times import iso
 
 MAX_MINUTES = 24 * 60
 
 
-def add_routes(app: web.Application) -> None:
-    app.router.add_get("/api/subscriptions/{guid}/backoff/errors", error_rates)
+routes = web.RouteTableDef()
 
 
-@api
+@routes.get("/api/subscriptions/{guid}/backoff/errors")
+@json_route
 async def error_rates(request: web.Request) -> web.Response:
     service = request.app[SERVICE]
     guid = request.match_info["guid"]
     await service.get_subscription(guid)        # 404 for an unknown subscription
-    minutes = int_param(request, "minutes", 30, 1, MAX_MINUTES)
+    minutes = query_int(request.query, "minutes", 30, 1, MAX_MINUTES)
     now = service.clock.now()
     last = math.floor(now / 60)
     first = last - minutes + 1

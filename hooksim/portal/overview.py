@@ -10,19 +10,19 @@ from collections import Counter
 
 from aiohttp import web
 
-from dispatcher.api import SERVICE, api
-from dispatcher.clock import iso
+from dispatcher.api import SERVICE
 from storage.error_rates import attempts_between
 from storage.web import DATABASE
+from web.routes import json_route
+from web.times import iso
 
 HOUR = 3600.0
 
-
-def add_routes(app: web.Application) -> None:
-    app.router.add_get("/api/overview", overview)
+routes = web.RouteTableDef()
 
 
-@api
+@routes.get("/api/overview")
+@json_route
 async def overview(request: web.Request) -> web.Response:
     service = request.app[SERVICE]
     now = service.clock.now()

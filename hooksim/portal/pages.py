@@ -9,6 +9,7 @@ from aiohttp import web
 
 from hooksim.auth import ACCESS, CSRF_HEADER, SESSION_COOKIE, csrf_token
 from hooksim.portal.session import clear_session, page_session, set_session
+from web.errors import ApiError
 
 #: (path, template, title, nav label); the receiver's inbox only when the receiver runs.
 PAGES = [
@@ -79,7 +80,7 @@ async def login(request: web.Request) -> web.Response:
         return _login_page(request, "Enter the client ID and the client secret.", client_id, 400)
     try:
         token, _, ttl = await request.app[ACCESS].issue_token(request, client_id, client_secret)
-    except web.HTTPException as exc:
+    except ApiError as exc:
         message = ("Too many failed logins; wait a minute and try again."
                    if exc.status == 429 else "Client ID or secret is wrong.")
         return _login_page(request, message, client_id, exc.status)

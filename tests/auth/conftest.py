@@ -11,13 +11,13 @@ import pytest
 import structlog
 from aiohttp import web
 
+from dispatcher.clock import FakeClock
 import hooksim.auth
 from hooksim.auth import setup_auth
 from hooksim.settings import AuthSettings
 from storage.credentials import AUTH_SCHEMA
 from storage.settings import StorageSettings
 from storage.web import setup_database
-from tests.auth.helpers import ManualClock
 
 TTL = 3600
 MakeApp = Callable[..., web.Application]
@@ -52,8 +52,8 @@ def fresh_auth_logger(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
+def clock() -> FakeClock:
+    return FakeClock()
 
 
 @pytest.fixture
@@ -62,7 +62,7 @@ def credentials_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def make_app(storage_settings: StorageSettings, clock: ManualClock,
+def make_app(storage_settings: StorageSettings, clock: FakeClock,
              credentials_path: Path) -> Callable[..., web.Application]:
     """A fresh app on the same database and credentials file each call (a restart)."""
 
@@ -70,7 +70,7 @@ def make_app(storage_settings: StorageSettings, clock: ManualClock,
         app = web.Application()
         setup_database(app, storage_settings, [AUTH_SCHEMA])
         setup_auth(app, AuthSettings(**{"credentials_file": str(credentials_path),
-                                        "token_ttl_seconds": TTL, **auth}), clock=clock)
+                                        "token_ttl_seconds": TTL, **auth}), clock=clock.now)
         app.router.add_get("/api/sample/{guid}", sample)
         app.router.add_post("/api/sample", sample)
         app.router.add_get("/api/slow", slow)

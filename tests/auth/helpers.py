@@ -21,19 +21,6 @@ from hooksim.auth import CREDENTIAL_STORE, LOGIN_PATH, is_guarded
 SAMPLE_SEGMENT = "00000000-0000-0000-0000-000000000000"
 
 
-class ManualClock:
-    """A clock for ``setup_auth(..., clock=)`` that moves only when a test moves it."""
-
-    def __init__(self, t: float = 1_711_638_661.0) -> None:
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
-
-    def advance(self, seconds: float) -> None:
-        self.t += seconds
-
-
 async def bearer_headers(client: TestClient[Any, Any]) -> dict[str, str]:
     """Log in with the app's stored credentials; the headers an authenticated request needs."""
     record = await client.app[CREDENTIAL_STORE].client()

@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 import structlog
 
+from dispatcher.clock import FakeClock
 from hooksim.auth import CREDENTIAL_STORE, ROTATE_CONFIRMATION
 from hooksim.client import ApiClient, ApiError, default_base_url, run_api_command
 from hooksim.config import load_settings
 from hooksim.errors import UsageError
 from hooksim.settings import ServerSettings, Settings
 from tests.auth.conftest import TTL, MakeApp
-from tests.auth.helpers import ManualClock
 
 
 @pytest.fixture
@@ -48,7 +48,7 @@ async def test_logs_in_once_and_reuses_the_token(server: Any) -> None:
     assert first["clientSecret"] not in repr(client)
 
 
-async def test_logs_in_again_once_when_the_token_expired(server: Any, clock: ManualClock) -> None:
+async def test_logs_in_again_once_when_the_token_expired(server: Any, clock: FakeClock) -> None:
     with structlog.testing.capture_logs() as logs:
         async with await api_client(server) as client:
             await client.request("GET", "/api/credentials")
@@ -95,7 +95,7 @@ async def test_a_slow_answer_times_out(server: Any) -> None:
     assert (failed.value.status, failed.value.error) == (0, "timeout")
 
 
-async def test_stream_yields_the_json_of_each_event(server: Any, clock: ManualClock) -> None:
+async def test_stream_yields_the_json_of_each_event(server: Any, clock: FakeClock) -> None:
     async with await api_client(server) as client:
         await client.request("GET", "/api/credentials")
         clock.advance(TTL)  # the stream has to log in again too

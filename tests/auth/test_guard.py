@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from dispatcher.clock import FakeClock
 from hooksim.app import build_app
 from hooksim.config import load_settings
 from tests.auth.conftest import TTL, MakeApp
-from tests.auth.helpers import ManualClock, api_routes, assert_api_routes_guarded, bearer_headers
+from tests.auth.helpers import api_routes, assert_api_routes_guarded, bearer_headers
 
 SAMPLE_ROUTES = [
     ("GET", "/api/credentials"), ("GET", "/api/activity"), ("POST", "/api/credentials/rotate"),
@@ -47,7 +48,7 @@ async def test_requests_without_a_valid_token_are_refused(client: Any, headers: 
         assert await refused(client, method, path, headers) == error
 
 
-async def test_a_token_works_until_it_expires(client: Any, clock: ManualClock) -> None:
+async def test_a_token_works_until_it_expires(client: Any, clock: FakeClock) -> None:
     headers = await bearer_headers(client)
     assert (await client.get("/api/sample/abc", headers=headers)).status == 200
     assert (await client.get("/api/no-such-route", headers=headers)).status == 404

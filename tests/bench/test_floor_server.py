@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.floor_server import _open, build
-from tests.receiver.conftest import SECRET, envelope, signed
+from tests.webhooks import SECRET, envelope, signed
 
 
 async def test_floor_server_verifies_stores_and_counts_duplicates(

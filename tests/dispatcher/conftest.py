@@ -5,46 +5,26 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import pytest
 from aiohttp import web
 
-from dispatcher.app import notification_hook
 from dispatcher.backoff import PRESETS, BackoffRules
 from dispatcher.clock import FakeClock
 from dispatcher.engine import DeliveryEngine
+from dispatcher.transitions import notification_for
 from dispatcher.http import HttpSender, new_session
 from dispatcher.service import DispatcherService
 from dispatcher.settings import DispatcherSettings
 from storage.backends import open_storage
 from storage.deliveries import DeliveryStore
 from storage.settings import StorageSettings
+from tests.webhooks import FAST, PATIENT, Target  # noqa: F401 - the folder's tests import them here
 
 if TYPE_CHECKING:
     from storage.backends import AnyDatabase
-
-
-@dataclass
-class Target:
-    """A webhook endpoint that answers what the test says and remembers what it got."""
-
-    status: int = 200
-    delay: float = 0.0
-    requests: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
-    url: str = ""
-
-    async def handle(self, request: web.Request) -> web.StreamResponse:
-        body = await request.read()
-        self.requests.append((dict(request.headers), body))
-        if self.delay:
-            await asyncio.sleep(self.delay)
-        if 300 <= self.status < 400:
-            raise web.HTTPFound("/elsewhere") if self.status == 302 else web.HTTPMovedPermanently(
-                "/elsewhere")
-        return web.Response(status=self.status, text=f"answered {self.status}")
 
 
 @pytest.fixture
@@ -76,12 +56,6 @@ class Dispatcher:
         await self.run_due()
 
 
-FAST = DispatcherSettings(read_timeout=0.3, connect_timeout=0.3, poll_interval=0.01)
-# For tests whose attempts must get their answer: the platform's own 2 s timeouts, which a busy
-# machine (a connection per attempt, two CPU hogs) does not reach, where FAST's 0.3 s can.
-PATIENT = replace(FAST, read_timeout=2.0, connect_timeout=2.0)
-
-
 @pytest.fixture
 def dispatcher_settings() -> DispatcherSettings:
     return FAST
@@ -98,7 +72,7 @@ async def dispatcher(storage_settings: StorageSettings, dispatcher_settings: Dis
     db = await open_storage(replace(storage_settings, synchronous="normal"))
     clock = FakeClock()
     session = new_session(dispatcher_settings)
-    hook = notification_hook(backoff_rules)   # as setup_dispatcher wires it
+    hook = notification_for(backoff_rules)   # as setup_dispatcher wires it
     engine = DeliveryEngine(DeliveryStore(db), HttpSender(session), clock, dispatcher_settings,
                             backoff_rules, notify=hook)
     service = DispatcherService(db, clock, dispatcher_settings, backoff_rules, wake=engine.wake,

@@ -1,4 +1,4 @@
-"""Clocks and the ISO-8601 form of platform time. No test waits in wall time."""
+"""Clocks of platform time (its ISO-8601 form: tests/web/test_times.py). No test waits in wall time."""
 
 from __future__ import annotations
 
@@ -9,43 +9,9 @@ from types import SimpleNamespace
 import pytest
 
 import dispatcher.clock
-from dispatcher.clock import Clock, FakeClock, ScaledClock, iso, parse_iso
+from dispatcher.clock import Clock, FakeClock, ScaledClock
 
 MARCH_28 = 1_711_638_661.05  # 2024-03-28T15:11:01.050Z
-
-
-# --- iso ------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("t", "text"),
-    [
-        (MARCH_28, "2024-03-28T15:11:01.050Z"),
-        (0.0, "1970-01-01T00:00:00.000Z"),
-        (1_711_638_661, "2024-03-28T15:11:01.000Z"),
-        (1_711_638_661.0004, "2024-03-28T15:11:01.000Z"),
-        (1_711_638_661.0006, "2024-03-28T15:11:01.001Z"),
-        (1_711_638_661.9996, "2024-03-28T15:11:02.000Z"),  # rounding carries into the second
-    ],
-)
-def test_iso_is_utc_with_exactly_three_fraction_digits(t: float, text: str) -> None:
-    assert iso(t) == text
-
-
-@pytest.mark.parametrize(
-    "text", ["2024-03-28T15:11:01.050Z", "1999-12-31T23:59:59.999Z", "2024-02-29T00:00:00.001Z"]
-)
-def test_parse_round_trips(text: str) -> None:
-    assert iso(parse_iso(text)) == text
-
-
-def test_parse_iso() -> None:
-    assert parse_iso("2024-03-28T15:11:01.050Z") == MARCH_28
-    assert parse_iso("2024-03-28T17:11:01.050+02:00") == MARCH_28
-    with pytest.raises(ValueError, match="zone"):
-        parse_iso("2024-03-28T15:11:01.050")
-    with pytest.raises(ValueError):
-        parse_iso("yesterday")
 
 
 # --- ScaledClock ----------------------------------------------------------------------------

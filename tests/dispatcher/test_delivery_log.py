@@ -16,7 +16,8 @@ from dispatcher.service import DispatcherService
 from dispatcher.settings import DispatcherSettings
 from storage.backends import open_storage
 from storage.deliveries import DeliveryQuery
-from storage.error_rates import _MINUTE, _PER_MINUTE
+from storage.dialect import SQLITE
+from storage.error_rates import _PER_MINUTE
 from storage.settings import StorageSettings
 
 
@@ -76,7 +77,7 @@ def test_a_status_filter_reads_the_status_index(tmp_path: Path) -> None:
 def test_the_backoff_chart_reads_only_the_attempts_of_its_window(tmp_path: Path) -> None:
     conn = migrated_sqlite(tmp_path)
     plan = [row[-1] for row in conn.execute(
-        "EXPLAIN QUERY PLAN " + _PER_MINUTE.format(minute=_MINUTE["sqlite"]), ("s", 0.0, 60.0))]
+        "EXPLAIN QUERY PLAN " + _PER_MINUTE.format(minute=SQLITE.attempt_minute), ("s", 0.0, 60.0))]
     # The window's attempts first (a range of attempt_by_start), then each one's delivery by key:
     # not every delivery the subscription ever had.
     assert "attempt_by_start" in plan[0], plan

@@ -23,10 +23,10 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from dispatcher.app import notification_hook
 from dispatcher.backoff import PRESETS, BackoffRules
 from dispatcher.clock import FakeClock
 from dispatcher.engine import DeliveryEngine
+from dispatcher.transitions import notification_for
 from dispatcher.http import HttpSender, new_session
 from dispatcher.service import DispatcherService
 from storage.backends import open_storage
@@ -93,7 +93,7 @@ async def fleet(stack: AsyncExitStack, settings: StorageSettings, engines: int,
     """``engines`` engines, each with its own database handle (connections) and HTTP session."""
     clock = FakeClock()
     dispatcher = replace(PATIENT, concurrency=concurrency)
-    hook = notification_hook(rules)
+    hook = notification_for(rules)
 
     async def opened() -> object:
         db = await open_storage(replace(settings, synchronous="normal"))

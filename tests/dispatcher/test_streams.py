@@ -12,7 +12,7 @@ import pytest
 from aiohttp import web
 
 from dispatcher.app import setup_dispatcher
-from dispatcher.clock import iso, parse_iso
+from web.times import iso, parse_time
 from dispatcher.platform_clock import PlatformClock
 from dispatcher.settings import BackoffSettings, SmtpSettings
 from storage.settings import StorageSettings
@@ -65,7 +65,7 @@ async def test_a_stream_makes_each_event_at_its_own_platform_moment(served, targ
     assert started["events"] == 600 and started["state"] == "running"
     done = await finished(api, started["id"])
     assert done["state"] == "done" and done["made"] == 600
-    start = parse_iso(started["startedAt"])
+    start = parse_time(started["startedAt"])
     assert started["endsAt"] == iso(start + 599 / 20) and done["lateSeconds"] >= 0
     for _ in range(500):   # the last deliveries' results are recorded after the stream ends
         if len(target.requests) == 600:

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from dispatcher.engine import request_headers
+from dispatcher.headers import request_headers
 from dispatcher.events import (
     Decisions, EventError, World, envelope_category, make_event, simulated_restaurants, validate_details,
 )

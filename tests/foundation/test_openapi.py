@@ -64,3 +64,15 @@ def test_every_url_and_address_the_schema_calls_valid_is_taken(data: st.DataObje
     url = data.draw(st.from_regex(URL_PATTERN))
     assert check_url(url, block_private_networks=False)
     assert check_email(data.draw(st.from_regex(EMAIL_PATTERN)))
+
+
+def test_the_error_vocabulary_is_the_servers_own() -> None:
+    """The Error schema lists exactly web.errors.CODES, and the Time schema's epoch pattern is
+    the one web.times accepts."""
+    from web.errors import CODES
+    from web.times import _EPOCH_TEXT
+
+    schemas = yaml.safe_load(OPENAPI.read_text())["components"]["schemas"]
+    assert schemas["Error"]["properties"]["error"]["enum"] == list(CODES)
+    patterns = [s["pattern"] for s in schemas["Time"]["anyOf"] if "pattern" in s]
+    assert patterns == ["^" + _EPOCH_TEXT.pattern + "$"]

@@ -19,7 +19,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from dispatcher.notifications import compose
+from dispatcher.transitions import compose
 from storage.notifications import NewNotification
 
 AT = 1_711_638_661.05  # 2024-03-28T15:11:01.050Z, platform time of the transitions in these tests

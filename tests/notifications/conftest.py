@@ -1,17 +1,15 @@
-"""Fixtures: a real database on each backend, the notification store, a real SMTP server and its settings."""
+"""Fixtures: the notification store (on the ``db`` of tests/conftest.py), a real SMTP server and its settings."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import pytest
 
 from dispatcher.settings import SmtpSettings
-from storage.backends import open_storage
 from storage.notifications import NotificationStore
-from storage.settings import StorageSettings
 
 if TYPE_CHECKING:
     from storage.backends import AnyDatabase
@@ -19,15 +17,8 @@ from tests.notifications import SmtpServer
 
 
 @pytest.fixture
-async def db(storage_settings: StorageSettings) -> AsyncIterator[AnyDatabase]:
-    database = await open_storage(storage_settings)
-    yield database
-    await database.close()
-
-
-@pytest.fixture
 def store(db: AnyDatabase) -> NotificationStore:
-    return NotificationStore(db, max_attempts=3)
+    return NotificationStore(db)
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dispatcher.notifications import compose
+from dispatcher.transitions import compose
 from storage.notifications import NotificationKind
 from tests.notifications import AT, Subscription, paused
 

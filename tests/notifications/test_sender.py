@@ -29,7 +29,7 @@ WALL = AT + 5.0
 
 def sender_for(store: NotificationStore, settings: SmtpSettings, log: RecordingLog | None = None
                ) -> NotificationSender:
-    return NotificationSender(store, settings, wall=lambda: WALL, log=log or RecordingLog())
+    return NotificationSender(store, settings, now=lambda: WALL, log=log or RecordingLog())
 
 
 async def statuses(store: NotificationStore) -> list[NotificationStatus]:
@@ -84,8 +84,8 @@ async def test_nothing_is_lost_while_smtp_is_down(store: NotificationStore) -> N
 
 
 async def test_after_max_attempts_a_notification_is_failed_for_good(db: Database) -> None:
-    store = NotificationStore(db, max_attempts=2)
-    settings = SmtpSettings(enabled=True, port=free_port(), timeout=5.0)
+    store = NotificationStore(db)
+    settings = SmtpSettings(enabled=True, port=free_port(), timeout=5.0, max_attempts=2)
     notification = await store.add(paused())
     log = RecordingLog()
     sender = sender_for(store, settings, log)

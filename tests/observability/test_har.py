@@ -17,10 +17,10 @@ from dispatcher.app import ENGINE
 from dispatcher.clock import FakeClock
 from storage.har import body_bytes
 from tests.auth.helpers import bearer_headers
-from tests.dispatcher.conftest import Target
+from tests.webhooks import Target
 from tests.observability.conftest import SECRET, MakeApp
 from tests.observability.test_metrics import settle, target_at
-from tests.receiver.conftest import envelope, signed
+from tests.webhooks import envelope, signed
 from tests.receiver.test_cli import Receiver, cli
 
 # HAR 1.2 (http://www.softwareishard.com/blog/har-12-spec/), the parts an export has: every
@@ -167,7 +167,7 @@ async def test_messages_export_as_har_byte_exact(make_app: MakeApp) -> None:
                             headers=auth)
     assert valid_har(await only.json()) == []
     wrong = await client.get("/api/messages/export", params={"format": "xml"}, headers=auth)
-    assert wrong.status == 400 and (await wrong.json())["error"] == "bad_parameter"
+    assert wrong.status == 400 and (await wrong.json())["error"] == "invalid_input"
 
 
 async def test_delivery_attempts_export_as_har(make_app: MakeApp, aiohttp_server: Any) -> None:

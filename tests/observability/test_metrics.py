@@ -18,9 +18,9 @@ from dispatcher.clock import FakeClock
 from hooksim.metrics import METRICS, Metrics
 from storage.observe import Depths
 from tests.auth.helpers import bearer_headers
-from tests.dispatcher.conftest import Target
+from tests.webhooks import Target
 from tests.observability.conftest import SECRET, MakeApp, scrape, series, value
-from tests.receiver.conftest import envelope, signed
+from tests.webhooks import envelope, signed
 
 # Small back-off numbers, so a pause and a stop take a handful of attempts.
 BACKOFF = {"errors_to_pause": 3, "error_window_seconds": 60.0, "pause_seconds": 60.0,

@@ -124,7 +124,7 @@ async def test_clearing_and_bad_requests(make_receiver: MakeReceiver) -> None:
     for body in ({"status": "500"}, {"failureRate": 2}, {"phases": ["soon"]}, {"nope": 1}, [1],
                  {"hang": 1}, {"status": 100}):
         status, answer = await put_faults(h, "orders", body)
-        assert (status, answer["error"]) == (400, "invalid_faults"), body
+        assert (status, answer["error"]) == (400, "invalid_input"), body
     assert (await put_faults(h, "nobody", {}))[0] == 404
     async with h.client.put("/api/receiver/endpoints/orders/faults", data=b"{") as response:
         assert response.status == 400

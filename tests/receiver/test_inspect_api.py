@@ -94,7 +94,7 @@ async def test_bad_parameters_are_400(make_receiver: MakeReceiver, params: dict[
     h = await make_receiver()
     async with h.client.get("/api/messages", params=params) as response:
         assert response.status == 400
-        assert (await response.json())["error"] == "bad_parameter"
+        assert (await response.json())["error"] == "invalid_input"
 
 
 async def test_detail_and_missing(make_receiver: MakeReceiver) -> None:

@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from tests.receiver.conftest import SECRET, envelope, signed
+from tests.webhooks import SECRET, envelope, signed
 from storage.settings import StorageSettings
 from tests.processes import (
     intact,

@@ -18,8 +18,9 @@ from storage.sqlite import Database
 from storage.settings import StorageSettings
 from storage.web import DATABASE, setup_database
 from tests.backends import sqlite_write_lock
-from tests.dispatcher.conftest import FAST
-from tests.receiver.conftest import MakeReceiver, envelope, signed
+from tests.webhooks import FAST
+from tests.receiver_app import MakeReceiver
+from tests.webhooks import envelope, signed
 
 SUBSCRIPTION = {"eventCategory": "stock", "url": "http://127.0.0.1:9/hook",
                 "notificationEmail": "dev@example.com"}

@@ -11,7 +11,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.receiver.conftest import SECRET, envelope, signed
+from tests.webhooks import SECRET, envelope, signed
 from tests.processes import query, start
 
 pytestmark = pytest.mark.slow

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from dispatcher.backoff import BackoffRules
-from dispatcher.clock import parse_iso
+from web.times import parse_time as parse_iso
 from dispatcher.events import Event
 from storage.deliveries import DeliveryQuery
 from tests.dispatcher.conftest import Dispatcher, Target

@@ -1,42 +1,12 @@
-"""JSON shapes of the receiver's answers: errors, message summaries and details, times."""
+"""JSON shapes of stored messages: summaries (lists, the live stream) and details."""
 
 from __future__ import annotations
 
 import base64
-import re
-from datetime import UTC, datetime
 from typing import Any
 
-from aiohttp import web
-
 from storage.messages import MessageSummary, ReceivedMessage
-
-
-def error(status: int, code: str, detail: str, **headers: str) -> web.Response:
-    """Every error the receiver gives: ``{"error": code, "detail": text}``."""
-    return web.json_response({"error": code, "detail": detail}, status=status, headers=headers)
-
-
-def iso(ts: float | None) -> str | None:
-    """Epoch seconds as ISO-8601 UTC with milliseconds and 'Z', e.g. 2024-03-28T15:11:01.050Z."""
-    if ts is None:
-        return None
-    moment = datetime.fromtimestamp(ts, UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
-_EPOCH = re.compile(r"[0-9]{1,12}(\.[0-9]{1,9})?")   # as docs/openapi.yaml's ReceivedTime
-
-
-def parse_time(text: str) -> float:
-    """Epoch seconds from ISO-8601 (no zone = UTC) or plain epoch seconds (digits, an optional
-    fraction: no sign, exponent, nan or inf); ValueError otherwise."""
-    if _EPOCH.fullmatch(text):
-        return float(text)
-    moment = datetime.fromisoformat(text)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
+from web.times import iso_or_none as iso
 
 
 def summary(message: MessageSummary) -> dict[str, Any]:

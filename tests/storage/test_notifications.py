@@ -1,4 +1,4 @@
-"""The notification log / outbox against a real SQLite file."""
+"""The notification log / outbox on each backend."""
 
 from __future__ import annotations
 
@@ -15,6 +15,11 @@ from storage.notifications import (
     insert_notification,
 )
 from tests.notifications import AT, Subscription, paused
+
+@pytest.fixture
+def store(db: Database) -> NotificationStore:
+    return NotificationStore(db)
+
 
 PENDING, SENT, FAILED = NotificationStatus.PENDING, NotificationStatus.SENT, NotificationStatus.FAILED
 
@@ -62,20 +67,31 @@ async def test_sent_records_when(store: NotificationStore) -> None:
     assert await store.get(notification.id) == sent
 
 
-async def test_failures_stay_retryable_until_max_attempts(store: NotificationStore) -> None:
+async def test_failures_stay_retryable_until_given_up(store: NotificationStore) -> None:
     notification = await store.add(paused())
     for attempt in (1, 2):
         failed = await store.mark_failed(notification.id, AT + attempt, f"down {attempt}")
         assert (failed.status, failed.attempts, failed.last_error) == (PENDING, attempt, f"down {attempt}")
-    failed = await store.mark_failed(notification.id, AT + 3, "down 3")
+    failed = await store.mark_failed(notification.id, AT + 3, "down 3", give_up=True)
     assert (failed.status, failed.attempts, failed.last_attempt_at) == (FAILED, 3, AT + 3)
     assert await store.pending() == ()
 
 
-async def test_a_permanent_failure_is_final_at_once(store: NotificationStore) -> None:
+async def test_a_failure_given_up_at_once_is_final(store: NotificationStore) -> None:
     notification = await store.add(paused())
-    failed = await store.mark_failed(notification.id, AT, "550 no such mailbox", permanent=True)
+    failed = await store.mark_failed(notification.id, AT, "550 no such mailbox", give_up=True)
     assert (failed.status, failed.attempts) == (FAILED, 1)
+
+
+@pytest.mark.parametrize(("failures", "permanent", "most", "given_up"), [
+    (1, False, 3, False), (2, False, 3, False), (3, False, 3, True), (4, False, 3, True),
+    (1, True, 3, True), (1, False, 1, True),
+])
+def test_the_give_up_rule(failures: int, permanent: bool, most: int, given_up: bool) -> None:
+    """The dispatcher's rule, pure: a permanent refusal, or max_attempts failed sends."""
+    from dispatcher.notifications import gives_up
+
+    assert gives_up(failures, permanent, most) is given_up
 
 
 async def test_disabled_is_kept_but_no_longer_pending(store: NotificationStore) -> None:

@@ -11,10 +11,11 @@ from typing import Any
 
 from aiohttp import web
 
-from dispatcher.clock import iso
-from hooksim.auth import time_param
 from storage.restaurants import ConnectedRestaurant, RestaurantStore
 from storage.web import DATABASE
+from web.params import query_time
+from web.routes import json_route
+from web.times import iso
 
 #: The export has the page's columns, headed as on the page (the platform's report holds the
 #: same information as its page): (heading, value of a restaurant_json row).
@@ -28,9 +29,7 @@ _CSV_COLUMNS: tuple[tuple[str, Any], ...] = (
 )
 
 
-def add_routes(app: web.Application) -> None:
-    app.router.add_get("/api/restaurants", list_restaurants)
-    app.router.add_get("/api/restaurants/export.csv", export_restaurants)
+routes = web.RouteTableDef()
 
 
 def restaurant_json(record: ConnectedRestaurant) -> dict[str, Any]:
@@ -50,17 +49,21 @@ def restaurant_json(record: ConnectedRestaurant) -> dict[str, Any]:
 
 
 async def _find(request: web.Request) -> list[ConnectedRestaurant]:
-    start = time_param(request, "from", end=False)   # 400 naming the parameter if malformed
-    end = time_param(request, "to", end=True)
+    start = query_time(request.query, "from")   # 400 naming the parameter if malformed
+    end = query_time(request.query, "to", end=True)
     text = request.query.get("q", "").strip() or None
     return await RestaurantStore(request.app[DATABASE]).connected(text, start, end)
 
 
+@routes.get("/api/restaurants")
+@json_route
 async def list_restaurants(request: web.Request) -> web.Response:
     found = await _find(request)
     return web.json_response({"items": [restaurant_json(r) for r in found]})
 
 
+@routes.get("/api/restaurants/export.csv")
+@json_route
 async def export_restaurants(request: web.Request) -> web.Response:
     found = await _find(request)
     out = io.StringIO()
