@@ -127,15 +127,13 @@ def bulk_deliveries(path: Path, count: int, *, url: str, status: str, created_at
     path.unlink(missing_ok=True)
     create_schema(path)
     guid = str(uuid.UUID(int=7))
-    backoff = json.dumps({"status": "ACTIVE", "error_times": [], "pause_times": [],
-                          "paused_until": None})
     conn = _fast(path)
     conn.execute("BEGIN")
     conn.execute(
         "INSERT INTO subscription (guid, name, event_category, url, notification_email, secret, "
-        "status, backoff, paused_until, created_at, modified_at) "
-        "VALUES (?, 'bench', 'menus', ?, 'bench@example.com', ?, 'ACTIVE', ?, NULL, ?, ?)",
-        (guid, url, SECRET, backoff, created_at, created_at))
+        "status, paused_until, created_at, modified_at) "
+        "VALUES (?, 'bench', 'menus', ?, 'bench@example.com', ?, 'ACTIVE', NULL, ?, ?)",
+        (guid, url, SECRET, created_at, created_at))
     step = 50_000
     for start in range(0, count, step):
         rows = []

@@ -25,12 +25,14 @@ Decisions beyond the spec:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING
 
 from dispatcher.settings import BackoffSettings
+
+if TYPE_CHECKING:
+    from storage.subscriptions import BackoffColumns
 
 
 class SubscriptionStatus(StrEnum):
@@ -109,21 +111,14 @@ class BackoffState:
         if (self.status is SubscriptionStatus.PAUSED) != (self.paused_until is not None):
             raise ValueError(f"paused_until must be set exactly while PAUSED: {self}")
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "status": self.status.value,
-            "error_times": list(self.error_times),
-            "pause_times": list(self.pause_times),
-            "paused_until": self.paused_until,
-        }
-
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> BackoffState:
-        paused_until = data["paused_until"]
+    def of(cls, stored: BackoffColumns) -> BackoffState:
+        """The state a stored subscription holds (storage.subscriptions' columns)."""
+        paused_until = stored.paused_until
         return cls(
-            status=SubscriptionStatus(data["status"]),
-            error_times=tuple(sorted(float(t) for t in data["error_times"])),
-            pause_times=tuple(sorted(float(t) for t in data["pause_times"])),
+            status=SubscriptionStatus(stored.status),
+            error_times=tuple(sorted(float(t) for t in stored.error_times)),
+            pause_times=tuple(sorted(float(t) for t in stored.pause_times)),
             paused_until=None if paused_until is None else float(paused_until),
         )
 

@@ -199,7 +199,8 @@ class DispatcherService:
             notification_email=check_email(notification_email),
             secret=secret or signing.new_secret(),
             status="ACTIVE",
-            backoff=BackoffState().to_json(),
+            error_times=(),
+            pause_times=(),
             paused_until=None,
             created_at=now,
             modified_at=now,
@@ -258,10 +259,10 @@ class DispatcherService:
             except NotFound:
                 raise UnknownResource(f"no subscription {guid}") from None
             try:
-                state, transitions = restart(BackoffState.from_json(record.backoff), now)
+                state, transitions = restart(BackoffState.of(record), now)
             except NotStopped as exc:
                 raise WrongState(str(exc)) from None
-            batch.save_backoff(guid, state.status.value, state.to_json(), None, now)
+            batch.save_backoff(guid, state, now)
             for transition in transitions:
                 record_transition(batch, record, transition, self._notify)
             return record, transitions
@@ -273,7 +274,7 @@ class DispatcherService:
 
     async def backoff(self, guid: str) -> BackoffView:
         record = await self.get_subscription(guid)
-        state = BackoffState.from_json(record.backoff)
+        state = BackoffState.of(record)
         errors, pauses = counts(state, self.rules, self.clock.now())
         history = await self.subscriptions.transitions(guid)
         return BackoffView(record.status, errors, pauses, record.paused_until, history)

@@ -82,7 +82,7 @@ class _BackoffStates:
             if record is None:
                 self._gone.add(guid)
             else:
-                self._states[guid] = (record, BackoffState.from_json(record.backoff))
+                self._states[guid] = (record, BackoffState.of(record))
 
     def get(self, guid: str) -> BackoffState | None:
         if guid not in self._states and guid not in self._gone:
@@ -103,8 +103,7 @@ class _BackoffStates:
     def flush(self, at: float) -> None:
         for guid in self._changed:
             _, state = self._states[guid]
-            self._batch.save_backoff(guid, state.status.value, state.to_json(),
-                                     state.paused_until, at)
+            self._batch.save_backoff(guid, state, at)
 
 
 class DeliveryWork:

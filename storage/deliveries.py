@@ -8,7 +8,7 @@ is decided by the dispatcher; :class:`DispatchBatch` only reads and writes what 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -16,6 +16,7 @@ from storage.errors import NotFound
 from storage.notifications import NewNotification, insert_notification_in_batch
 from storage.query import keyset_page, where
 from storage.subscriptions import (
+    BackoffColumns,
     SubscriptionRecord,
     TransitionRecord,
     add_transition,
@@ -181,9 +182,8 @@ class DispatchBatch:
         front with this, before any one of them."""
         return read_subscriptions(self._conn, self._dialect, guids)
 
-    def save_backoff(self, guid: str, status: str, backoff: Mapping[str, Any],
-                     paused_until: float | None, at: float) -> None:
-        save_backoff(self._conn, guid, status, backoff, paused_until, at)
+    def save_backoff(self, guid: str, state: BackoffColumns, at: float) -> None:
+        save_backoff(self._conn, guid, state, at)
 
     def add_transition(self, transition: TransitionRecord) -> None:
         add_transition(self._conn, transition)

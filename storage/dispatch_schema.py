@@ -197,4 +197,28 @@ CREATE INDEX event_by_category_restaurant ON event (category, restaurant_guid, c
 CREATE INDEX event_partner_restaurant ON event (event_restaurant_guid(body)) WHERE category = 'partner';
 """
 
-DISPATCH_SCHEMA = Schema("dispatcher", (_V1, _V2, _V3, _V4), postgresql=(_PG_V1, _V2, _V3, _PG_V4))
+# Version 5: back-off state stored one way. It was a JSON copy of the whole state machine
+# (``backoff``) beside the columns SQL reads (status, paused_until), written together. The
+# columns stay (the due query and the pause index read them); the two windows' times, which
+# only the dispatcher reads and always whole, move to their own columns as JSON arrays: at
+# most a threshold's worth of floats each (dispatcher.backoff), read with the row they belong
+# to, so a table of their own would cost a join and a row per event for no query.
+_V5 = """
+ALTER TABLE subscription ADD COLUMN error_times TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE subscription ADD COLUMN pause_times TEXT NOT NULL DEFAULT '[]';
+UPDATE subscription SET
+    error_times = coalesce(json_extract(backoff, '$.error_times'), '[]'),
+    pause_times = coalesce(json_extract(backoff, '$.pause_times'), '[]');
+ALTER TABLE subscription DROP COLUMN backoff;
+"""
+_PG_V5 = """
+ALTER TABLE subscription ADD COLUMN error_times TEXT NOT NULL DEFAULT '[]',
+                         ADD COLUMN pause_times TEXT NOT NULL DEFAULT '[]';
+UPDATE subscription SET
+    error_times = coalesce((backoff::jsonb -> 'error_times')::text, '[]'),
+    pause_times = coalesce((backoff::jsonb -> 'pause_times')::text, '[]');
+ALTER TABLE subscription DROP COLUMN backoff;
+"""
+
+DISPATCH_SCHEMA = Schema("dispatcher", (_V1, _V2, _V3, _V4, _V5),
+                         postgresql=(_PG_V1, _V2, _V3, _PG_V4, _PG_V5))

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from storage.errors import NotFound
 
@@ -22,9 +22,10 @@ class SubscriptionRecord:
     url: str
     notification_email: str
     secret: str
-    status: str
-    backoff: Mapping[str, Any]
-    paused_until: float | None
+    status: str                      # ACTIVE | PAUSED | STOPPED
+    error_times: tuple[float, ...]   # the back-off windows (dispatcher.backoff.BackoffState)
+    pause_times: tuple[float, ...]
+    paused_until: float | None       # set exactly while PAUSED
     created_at: float
     modified_at: float
 
@@ -39,6 +40,19 @@ class TransitionRecord:
     reason: str
 
 
+class BackoffColumns(Protocol):
+    """A back-off state as stored: the dispatcher's BackoffState is one, and so is a record."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def error_times(self) -> Sequence[float]: ...
+    @property
+    def pause_times(self) -> Sequence[float]: ...
+    @property
+    def paused_until(self) -> float | None: ...
+
+
 _EDITABLE = {"name", "url", "notification_email"}
 
 
@@ -46,7 +60,8 @@ def _subscription(row: AnyRow) -> SubscriptionRecord:
     return SubscriptionRecord(
         guid=row["guid"], name=row["name"], event_category=row["event_category"], url=row["url"],
         notification_email=row["notification_email"], secret=row["secret"], status=row["status"],
-        backoff=json.loads(row["backoff"]), paused_until=row["paused_until"],
+        error_times=tuple(json.loads(row["error_times"])),
+        pause_times=tuple(json.loads(row["pause_times"])), paused_until=row["paused_until"],
         created_at=row["created_at"], modified_at=row["modified_at"],
     )
 
@@ -59,13 +74,13 @@ def _transition(row: AnyRow) -> TransitionRecord:
 # The dispatcher's back-off writes run inside its batches (Database.write_batch), on the
 # database thread, on the plain connection: synchronous, no hand-over per statement.
 
-def save_backoff(conn: BatchConnection, guid: str, status: str,
-                 backoff: Mapping[str, Any], paused_until: float | None, at: float) -> None:
+def save_backoff(conn: BatchConnection, guid: str, state: BackoffColumns, at: float) -> None:
     """Persist a subscription's back-off state; runs inside the caller's transaction."""
     conn.execute(
-        "UPDATE subscription SET status = ?, backoff = ?, paused_until = ?, modified_at = ? "
-        "WHERE guid = ?",
-        (status, json.dumps(dict(backoff)), paused_until, at, guid),
+        "UPDATE subscription SET status = ?, error_times = ?, pause_times = ?, paused_until = ?, "
+        "modified_at = ? WHERE guid = ?",
+        (str(state.status), json.dumps(list(state.error_times)),
+         json.dumps(list(state.pause_times)), state.paused_until, at, guid),
     )
 
 
@@ -138,12 +153,12 @@ class SubscriptionStore:
         async with self._db.write() as conn:
             await conn.execute(
                 "INSERT INTO subscription (guid, name, event_category, url, notification_email, "
-                "secret, status, backoff, paused_until, created_at, modified_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "secret, status, error_times, pause_times, paused_until, created_at, "
+                "modified_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (record.guid, record.name, record.event_category, record.url,
                  record.notification_email, record.secret, record.status,
-                 json.dumps(dict(record.backoff)), record.paused_until, record.created_at,
-                 record.modified_at),
+                 json.dumps(list(record.error_times)), json.dumps(list(record.pause_times)),
+                 record.paused_until, record.created_at, record.modified_at),
             )
         return record
 
