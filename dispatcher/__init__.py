@@ -10,8 +10,9 @@ Where a change belongs:
 - a back-off rule (errors to pause, pauses to stop): :mod:`dispatcher.backoff`, pure, with its
   settings in :mod:`dispatcher.settings` and ``config.toml``;
 - what a back-off transition writes or emails: :mod:`dispatcher.transitions`, pure;
-- the delivery transaction (claim, record, gate): :mod:`dispatcher.unit_of_work`; its SQL in
-  ``storage.deliveries.DispatchBatch``; the async pool that runs it: :mod:`dispatcher.engine`;
+- the delivery transaction (claim, record, gate): :mod:`dispatcher.unit_of_work` (read, decide
+  with the pure ``decide_batch``, write); its SQL in ``storage.deliveries.DispatchTransaction``;
+  the async pool that runs it: :mod:`dispatcher.engine`;
 - an admin API route: :mod:`dispatcher.api` with the HTTP toolkit (:mod:`web`); the rule it
   applies in :mod:`dispatcher.service`.
 

@@ -32,7 +32,7 @@ from storage.deliveries import (
     DeliveryQuery,
     DeliveryRecord,
     DeliveryStore,
-    DispatchBatch,
+    DispatchTransaction,
     EventRecord,
     NewDelivery,
 )
@@ -253,18 +253,18 @@ class DispatcherService:
         """A STOPPED subscription becomes ACTIVE with its history cleared; notifies the owner."""
         now = self.clock.now()
 
-        def restart_in(batch: DispatchBatch) -> tuple[SubscriptionRecord, list[Transition]]:
+        def restart_in(tx: DispatchTransaction) -> tuple[SubscriptionRecord, list[Transition]]:
             try:
-                record = batch.subscription(guid)
+                record = tx.subscription(guid)
             except NotFound:
                 raise UnknownResource(f"no subscription {guid}") from None
             try:
                 state, transitions = restart(BackoffState.of(record), now)
             except NotStopped as exc:
                 raise WrongState(str(exc)) from None
-            batch.save_backoff(guid, state, now)
+            tx.save_backoff(guid, state, now)
             for transition in transitions:
-                record_transition(batch, record, transition, self._notify)
+                record_transition(tx, record, transition, self._notify)
             return record, transitions
 
         record, transitions = await self.deliveries.batch(restart_in)

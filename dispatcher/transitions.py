@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from dispatcher.backoff import BackoffRules, Transition, TransitionKind
-from storage.deliveries import DispatchBatch
+from storage.deliveries import DispatchTransaction
 from storage.notifications import NewNotification, NotificationKind
 from storage.subscriptions import SubscriptionRecord, TransitionRecord
 from web.times import iso
@@ -149,13 +149,13 @@ def history_row(subscription: SubscriptionRecord, transition: Transition) -> Tra
                             transition.reason)
 
 
-def record_transition(batch: DispatchBatch, subscription: SubscriptionRecord,
+def record_transition(tx: DispatchTransaction, subscription: SubscriptionRecord,
                       transition: Transition, notify: Notify | None) -> None:
     """Write a back-off transition to the history and, in the same transaction, the email it
     causes to the outbox."""
-    batch.add_transition(history_row(subscription, transition))
+    tx.add_transition(history_row(subscription, transition))
     if notify is not None and (email := notify(subscription, transition)) is not None:
-        batch.add_notification(email)
+        tx.add_notification(email)
 
 
 async def tell(hook: TransitionHook | None, subscription: SubscriptionRecord,

@@ -2,20 +2,24 @@
 out and claims due deliveries, deciding with pure rules (:mod:`dispatcher.policy`,
 :mod:`dispatcher.backoff`) on the rows it reads and writing what they decide.
 
+It is a strict sequence: read (and on PostgreSQL lock) everything the batch decides on
+(:class:`BatchReads`), decide with pure functions only (:func:`decide_batch`, testable without a
+database), write what was decided (:class:`BatchDecisions`).
+
 :class:`DeliveryWork` runs on the database thread inside :meth:`DeliveryStore.batch`; it calls
 nothing on the event loop and nothing above the dispatcher (the owner's emails come from
 :mod:`dispatcher.transitions`). What it decided comes back as a :class:`BatchOutcome`, which the
 engine logs and hands to observers once the transaction has committed.
 
 A new retry rule belongs in :mod:`dispatcher.policy`; a new back-off rule in
-:mod:`dispatcher.backoff`; a new SQL statement in :class:`storage.deliveries.DispatchBatch`.
+:mod:`dispatcher.backoff`; a new SQL statement in :class:`storage.deliveries.DispatchTransaction`.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import structlog
@@ -26,7 +30,7 @@ from dispatcher.policy import (DeliveryStatus, RetryAfter, RetrySchedule, decide
                                status_after)
 from dispatcher.settings import DispatcherSettings
 from dispatcher.transitions import Notify, record_transition
-from storage.deliveries import AttemptRecord, DeliveryRecord, DispatchBatch
+from storage.deliveries import AttemptRecord, DeliveryRecord, DispatchTransaction, RecordedAttempt
 from storage.subscriptions import SubscriptionRecord
 
 log = structlog.get_logger("hooksim.dispatcher")
@@ -56,54 +60,73 @@ class BatchOutcome:
     next_due: float | None = None
 
 
-class _BackoffStates:
-    """Subscriptions' back-off states read once per batch and written back at its end.
+@dataclass(frozen=True)
+class BatchReads:
+    """Everything a unit of work decides on, read (and on PostgreSQL locked) up front."""
 
-    Runs on the database thread inside the batch: transitions, and the notifications
-    ``notify`` composes for them, are written in the same transaction. The store locks what it
-    reads until the batch ends (on a database several dispatchers share), so a state read here
-    stays the latest while this batch decides on it.
-    """
+    results: Sequence[AttemptResult]            # attempts to record
+    ending: Sequence[SubscriptionRecord]        # paused subscriptions whose pause has run out
+    claimed: Sequence[DeliveryRecord]           # due deliveries just leased
+    subscriptions: Mapping[str, SubscriptionRecord]   # of all three; a deleted one is absent
 
-    def __init__(self, batch: DispatchBatch, rules: BackoffRules, notify: Notify | None,
-                 outcome: BatchOutcome):
-        self._batch, self._rules, self._notify, self._outcome = batch, rules, notify, outcome
-        self._states: dict[str, tuple[SubscriptionRecord, BackoffState]] = {}
-        self._gone: set[str] = set()   # deleted while their deliveries were in flight
-        self._changed: set[str] = set()
 
-    def load(self, guids: Iterable[str]) -> None:
-        """Read these subscriptions together: a set known up front is locked in one
-        statement, in one order every batch shares (no deadlock between two such sets)."""
-        wanted = {g for g in guids if g not in self._states and g not in self._gone}
-        records = self._batch.subscriptions(wanted)
-        for guid in wanted:
-            record = records.get(guid)
-            if record is None:
-                self._gone.add(guid)
-            else:
-                self._states[guid] = (record, BackoffState.of(record))
+@dataclass
+class BatchDecisions:
+    """What :func:`decide_batch` decided: the writes of a unit of work, and what it tells."""
 
-    def get(self, guid: str) -> BackoffState | None:
-        if guid not in self._states and guid not in self._gone:
-            self.load((guid,))
-        entry = self._states.get(guid)
-        return None if entry is None else entry[1]
+    attempts: list[RecordedAttempt] = field(default_factory=list)
+    statuses: list[str] = field(default_factory=list)   # each recorded attempt's delivery status
+    transitions: list[tuple[SubscriptionRecord, Transition]] = field(default_factory=list)
+    states: dict[str, BackoffState] = field(default_factory=dict)   # the changed ones, to save
+    to_send: list[DeliveryRecord] = field(default_factory=list)
+    not_sent: list[tuple[DeliveryRecord, str]] = field(default_factory=list)
+    # A paused subscription a claimed delivery was not sent for: when its pause ends, and the
+    # delivery's category (its other deliveries due before then become NOT_SENT at once).
+    pauses: dict[str, tuple[float, str]] = field(default_factory=dict)
 
-    def put(self, guid: str, state: BackoffState, transitions: list[Transition]) -> None:
-        record, old = self._states[guid]
+
+def decide_batch(reads: BatchReads, rules: BackoffRules, schedule: Callable[[str], RetrySchedule],
+                 now: float) -> BatchDecisions:
+    """The pure middle of a unit of work: each result's next status (:func:`decide`) and its
+    subscription's back-off (:func:`observe`), then the pauses that ran out (:func:`advance`;
+    after recording, so an error then still counts as paused), then which claimed deliveries
+    may be sent (:func:`may_send`). ``schedule`` gives a category's retry schedule."""
+    decided = BatchDecisions()
+    states = {guid: BackoffState.of(record) for guid, record in reads.subscriptions.items()}
+
+    def put(guid: str, state: BackoffState, transitions: list[Transition]) -> None:
+        old = states[guid]
         if not transitions and (state is old or state == old):   # `is`: the usual success
             return
-        self._states[guid] = (record, state)
-        self._changed.add(guid)
-        for transition in transitions:
-            record_transition(self._batch, record, transition, self._notify)
-            self._outcome.transitions.append((record, transition))
+        states[guid] = decided.states[guid] = state
+        decided.transitions.extend((reads.subscriptions[guid], t) for t in transitions)
 
-    def flush(self, at: float) -> None:
-        for guid in self._changed:
-            _, state = self._states[guid]
-            self._batch.save_backoff(guid, state, at)
+    for result in reads.results:
+        delivery, outcome, at = result.delivery, result.response.outcome, result.finished_at
+        decision = decide(outcome, result.number, schedule(delivery.category))
+        status = status_after(decision)
+        decided.statuses.append(status)
+        decided.attempts.append((delivery.id, AttemptRecord(
+            series=delivery.series, number=result.number, started_at=result.started_at,
+            outcome=outcome.kind.value, status_code=outcome.status,
+            latency_ms=outcome.latency_ms, detail=outcome.detail,
+            response_excerpt=result.response.excerpt),
+            status, at + decision.delay if isinstance(decision, RetryAfter) else None, at))
+        if delivery.subscription_guid in states:
+            guid = delivery.subscription_guid
+            put(guid, *observe(states[guid], rules, at, outcome.is_error))
+    for record in reads.ending:
+        if record.guid in states:
+            put(record.guid, *advance(states[record.guid], rules, now))
+    for delivery in reads.claimed:
+        state = states.get(delivery.subscription_guid)
+        if state is not None and may_send(state, rules, now):
+            decided.to_send.append(delivery)
+            continue
+        decided.not_sent.append((delivery, state.status.value if state else "DELETED"))
+        if state is not None and state.paused_until is not None:
+            decided.pauses[delivery.subscription_guid] = (state.paused_until, delivery.category)
+    return decided
 
 
 class DeliveryWork:
@@ -117,11 +140,12 @@ class DeliveryWork:
         self._lease_seconds = lease_seconds
         self._schedules: dict[str, RetrySchedule] = {}   # schedule_for's, per category
 
-    def __call__(self, batch: DispatchBatch, *, now: float, free: int,
+    def __call__(self, tx: DispatchTransaction, *, now: float, free: int,
                  results: list[AttemptResult] | None = None) -> BatchOutcome:
         """One batch on the database thread: record ``results`` (a recording batch), end the
         pauses that ran out, lease due deliveries for the ``free`` slots; those whose
-        subscription may not send now become NOT_SENT.
+        subscription may not send now become NOT_SENT. Read, decide (:func:`decide_batch`,
+        pure), write.
 
         On PostgreSQL locks are taken in one order by every batch, so two dispatchers'
         batches cannot deadlock: the recorded deliveries (id order), the claimed ones (SKIP
@@ -132,68 +156,47 @@ class DeliveryWork:
         retried under load, failed recordings, and attempts already sent were sent again
         after their lease.
         """
-        committed = BatchOutcome()
-        states = _BackoffStates(batch, self._rules, self._notify, committed)
-        batch.lock_deliveries(r.delivery.id for r in results or ())
-        ending = batch.paused_until_before(now, lock=False)
-        claimed = batch.claim_due(now, free, now + self._lease_seconds()) if free > 0 else []
-        states.load([*(r.delivery.subscription_guid for r in results or ()),
-                     *(record.guid for record in ending),
-                     *(d.subscription_guid for d in claimed)])
-        if results:
-            self._record_results(batch, results, states, committed)
-        for record in ending:   # after recording, as before: an error then still counts paused
-            state = states.get(record.guid)
-            if state is not None:
-                states.put(record.guid, *advance(state, self._rules, now))
-        paused: dict[str, float] = {}
-        categories: dict[str, str] = {}
-        for delivery in claimed:
-            state = states.get(delivery.subscription_guid)
-            if state is not None and may_send(state, self._rules, now):
-                committed.to_send.append(delivery)
-            else:
-                batch.set_status(delivery.id, DeliveryStatus.NOT_SENT, None, now,
-                                 series=delivery.series)
-                committed.not_sent.append(
-                    (delivery, state.status.value if state else "DELETED"))
-                if state is not None and state.paused_until is not None:
-                    paused[delivery.subscription_guid] = state.paused_until
-                    categories[delivery.subscription_guid] = delivery.category
-        for guid, until in paused.items():   # the rest of the pause's deliveries, at once
-            later = batch.not_sent_before(guid, until, now)
-            committed.not_sent_later += later
-            committed.not_sent_later_by[categories[guid]] += later
-        states.flush(now)
-        committed.next_due = batch.next_wake_at(now)
-        return committed
+        reads = self._read(tx, now, free, results or ())
+        decided = decide_batch(reads, self._rules, self._schedule, now)
+        return self._write(tx, decided, now)
 
-    def _record_results(self, batch: DispatchBatch, results: list[AttemptResult],
-                        states: _BackoffStates, committed: BatchOutcome) -> None:
-        """The recording part of a batch (:meth:`__call__`, which has locked the subscriptions):
-        each attempt, its delivery's next status (:func:`decide`), its subscription's back-off
-        (:func:`observe`)."""
-        recorded = []
-        for result in results:
-            delivery, outcome, at = result.delivery, result.response.outcome, result.finished_at
-            schedule = self._schedules.get(delivery.category)
-            if schedule is None:
-                schedule = self._schedules[delivery.category] = schedule_for(delivery.category,
-                                                                             self._settings)
-            decision = decide(outcome, result.number, schedule)
-            status = status_after(decision)
-            committed.statuses.append(status)
-            recorded.append((delivery.id, AttemptRecord(
-                series=delivery.series, number=result.number, started_at=result.started_at,
-                outcome=outcome.kind.value, status_code=outcome.status,
-                latency_ms=outcome.latency_ms, detail=outcome.detail,
-                response_excerpt=result.response.excerpt),
-                status, at + decision.delay if isinstance(decision, RetryAfter) else None, at))
-            state = states.get(delivery.subscription_guid)
-            if state is not None:
-                states.put(delivery.subscription_guid,
-                           *observe(state, self._rules, at, outcome.is_error))
-        batch.record_attempts(recorded)
+    def _schedule(self, category: str) -> RetrySchedule:
+        schedule = self._schedules.get(category)
+        if schedule is None:
+            schedule = self._schedules[category] = schedule_for(category, self._settings)
+        return schedule
+
+    def _read(self, tx: DispatchTransaction, now: float, free: int,
+              results: Sequence[AttemptResult]) -> BatchReads:
+        """Lock and read everything the batch decides on, in the one order every batch takes."""
+        tx.lock_deliveries(r.delivery.id for r in results)
+        ending = tx.paused_until_before(now, lock=False)
+        claimed = tx.claim_due(now, free, now + self._lease_seconds()) if free > 0 else []
+        subscriptions = tx.subscriptions([*(r.delivery.subscription_guid for r in results),
+                                          *(record.guid for record in ending),
+                                          *(d.subscription_guid for d in claimed)])
+        return BatchReads(results, ending, claimed, subscriptions)
+
+    def _write(self, tx: DispatchTransaction, decided: BatchDecisions, now: float) -> BatchOutcome:
+        """Write what :func:`decide_batch` decided, in the same transaction: transitions with
+        the emails they cause, attempts, NOT_SENT deliveries (then the rest of each pause's),
+        back-off states; and read when anything is next due once they are written."""
+        committed = BatchOutcome(transitions=decided.transitions, to_send=decided.to_send,
+                                 not_sent=decided.not_sent, statuses=decided.statuses)
+        for record, transition in decided.transitions:
+            record_transition(tx, record, transition, self._notify)
+        if decided.attempts:
+            tx.record_attempts(decided.attempts)
+        for delivery, _ in decided.not_sent:
+            tx.set_status(delivery.id, DeliveryStatus.NOT_SENT, None, now, series=delivery.series)
+        for guid, (until, category) in decided.pauses.items():
+            later = tx.not_sent_before(guid, until, now)
+            committed.not_sent_later += later
+            committed.not_sent_later_by[category] += later
+        for guid, state in decided.states.items():
+            tx.save_backoff(guid, state, now)
+        committed.next_due = tx.next_wake_at(now)
+        return committed
 
 
 def log_recorded(results: list[AttemptResult], statuses: list[str]) -> None:

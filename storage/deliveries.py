@@ -3,7 +3,7 @@
 An event and all its deliveries are committed before any attempt is made, so nothing is lost by a
 crash; an attempt in flight holds a lease (``claimed_until``) that lapses if the process dies, so
 the delivery is picked up again on the next start. Policy (what is due, what is retried, back-off)
-is decided by the dispatcher; :class:`DispatchBatch` only reads and writes what it is told.
+is decided by the dispatcher; :class:`DispatchTransaction` only reads and writes what it is told.
 """
 
 from __future__ import annotations
@@ -135,7 +135,7 @@ def _attempt(row: AnyRow) -> AttemptRecord:
                          row["response_excerpt"])
 
 
-# One attempt's result as :meth:`DispatchBatch.record_attempts` writes it:
+# One attempt's result as :meth:`DispatchTransaction.record_attempts` writes it:
 # (delivery id, the attempt, the delivery's new status, its next attempt time, recorded at).
 RecordedAttempt = tuple[int, AttemptRecord, str, "float | None", float]
 
@@ -145,7 +145,7 @@ _NEXT_DUE = (
     "UNION ALL SELECT min(paused_until) FROM subscription WHERE status = 'PAUSED') AS due"
 )
 
-class DispatchBatch:
+class DispatchTransaction:
     """The dispatcher's reads and writes inside one transaction. It runs whole on the database
     thread (:meth:`DeliveryStore.batch`), so each call is a plain synchronous statement on the
     connection: a batch of any size costs one hand-over, and commits or rolls back whole.
@@ -321,12 +321,12 @@ class DeliveryStore:
     def __init__(self, db: AnyDatabase) -> None:
         self._db = db
 
-    async def batch(self, work: Callable[[DispatchBatch], T]) -> T:
+    async def batch(self, work: Callable[[DispatchTransaction], T]) -> T:
         """Run ``work`` as one write transaction on the database thread (one hand-over): it
         commits when ``work`` returns and rolls back whole if it raises (on PostgreSQL it may
         run again after a deadlock or serialization failure)."""
         dialect = self._db.dialect
-        return await self._db.write_batch(lambda conn: work(DispatchBatch(conn, dialect)))
+        return await self._db.write_batch(lambda conn: work(DispatchTransaction(conn, dialect)))
 
     async def add_events(self, events: Sequence[tuple[EventRecord, Sequence[NewDelivery]]]) -> None:
         """Commit events and their deliveries (each due at once, unless it says when) in one
