@@ -12,7 +12,9 @@ Where a change belongs:
 - what a back-off transition writes or emails: :mod:`dispatcher.transitions`, pure;
 - the delivery transaction (claim, record, gate): :mod:`dispatcher.unit_of_work` (read, decide
   with the pure ``decide_batch``, write); its SQL in ``storage.deliveries.DispatchTransaction``;
-  the async pool that runs it: :mod:`dispatcher.engine`;
+  the async pool that runs it: :mod:`dispatcher.engine`, which hands results to
+  :mod:`dispatcher.recorder` (batches of them) and what committed to :mod:`dispatcher.observers`
+  (log lines, metrics and notification hooks);
 - an admin API route: :mod:`dispatcher.api` with the HTTP toolkit (:mod:`web`); the rule it
   applies in :mod:`dispatcher.service`.
 

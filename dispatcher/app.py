@@ -11,7 +11,8 @@ from aiohttp import web
 from dispatcher.api import SERVICE, STREAMS, routes
 from dispatcher.backoff import Transition, rules_from_settings
 from dispatcher.clock import Clock
-from dispatcher.engine import AttemptHook, DeliveryEngine, StatusHook
+from dispatcher.engine import DeliveryEngine
+from dispatcher.observers import AttemptHook, StatusHook
 from dispatcher.http import HttpSender, Response, new_session
 from dispatcher.notifications import NOTIFICATION_SENDER, setup_notifications
 from dispatcher.service import DispatcherService

@@ -1,19 +1,18 @@
 """The delivery engine: the async pool that runs the unit of work (:mod:`dispatcher.unit_of_work`:
-claim due deliveries, gate them by back-off, record results), sends what it claimed, and tells
-the observers what each committed batch decided.
+claim due deliveries, gate them by back-off, record results) and sends what it claimed; results
+go to the recorder (:mod:`dispatcher.recorder`), what each committed batch decided to the
+observers (:mod:`dispatcher.observers`).
 
 It only executes decisions made by pure code (:mod:`dispatcher.policy`, :mod:`dispatcher.backoff`).
 Time comes from the injected clock, so tests drive minutes of platform time with :meth:`step` and
 a fake clock. The engine tells the clock what it does: a claimed attempt holds platform time until
 its result is recorded, and its HTTP exchange is a flight (on the platform clock, real time counts
-only then, so compressing time never changes a decision). Attempt results are recorded in batches: one transaction per batch carries the
-attempts, the deliveries' new statuses, the subscriptions' back-off states, their transitions and
-the notifications those transitions cause, so none of them can exist without the others.
+only then, so compressing time never changes a decision).
 
-Each claim and each recording batch is one :meth:`DeliveryStore.batch` running a
-:class:`~dispatcher.unit_of_work.DeliveryWork`: the whole transaction runs on the database thread
-in one hand-over (the pure decisions run there too, they are plain functions of the rows read). Everything the batch decided is logged, and handed to observers,
-on the event loop once it has committed.
+Each claim and each recording batch is one transaction (:meth:`DeliveryStore.batch` running a
+:class:`~dispatcher.unit_of_work.DeliveryWork`, whole on the database thread): the attempts, the
+deliveries' new statuses, the back-off states, their transitions and the notifications those
+cause exist together or not at all. It is logged and told once it has committed.
 """
 
 from __future__ import annotations
@@ -29,27 +28,15 @@ import structlog
 from dispatcher.backoff import BackoffRules
 from dispatcher.clock import Clock, Wakeup
 from dispatcher.headers import request_headers
-from dispatcher.http import HttpSender, Response
-from dispatcher.policy import DeliveryStatus
+from dispatcher.http import HttpSender
+from dispatcher.observers import AttemptHook, Observers, StatusHook
+from dispatcher.recorder import ResultRecorder
 from dispatcher.settings import DispatcherSettings
-from dispatcher.transitions import Notify, TransitionHook, tell
-from dispatcher.unit_of_work import AttemptResult, BatchOutcome, DeliveryWork, log_recorded
+from dispatcher.transitions import Notify, TransitionHook
+from dispatcher.unit_of_work import AttemptResult, BatchOutcome, DeliveryWork
 from storage.deliveries import DeliveryRecord, DeliveryStore
 
 log = structlog.get_logger("hooksim.dispatcher")
-
-# Called after every attempt's HTTP exchange, before it is recorded (e.g. live load-test counters).
-AttemptHook = Callable[[DeliveryRecord, int, Response], None]
-# Told once a batch has committed that ``count`` deliveries of a category reached a status: an
-# attempt's SUCCESS, PENDING (a retry is scheduled) or FAILURE, or NOT_SENT (metrics).
-StatusHook = Callable[[str, str, int], None]
-
-_RECORD_BATCH = 500
-# Once a result is in and others are still in flight, the recorder waits this long (wall
-# seconds) at most for more, up to half the slots: each recording transaction has fixed costs
-# (its commit and fsync, the reads every batch makes, a hand-over, a log line) worth ~15 us per
-# attempt at ~20 attempts a batch. Tiny next to a lease (seconds), so no result outlives one.
-_GATHER_WALL = 0.002
 
 
 class DeliveryEngine:
@@ -68,14 +55,11 @@ class DeliveryEngine:
         on_status: StatusHook | None = None,
     ) -> None:
         self._store = deliveries
-        self._on_status = on_status
-        self._on_attempt = on_attempt
+        self._observers = Observers(on_transition, on_committed, on_attempt, on_status)
         self._sender = sender
         self._clock = clock
         self._settings = settings
         self._work = DeliveryWork(settings, rules, notify, lambda: self.lease_seconds)
-        self._on_transition = on_transition
-        self._on_committed = on_committed or (lambda: None)
         # A fixed pool of ``concurrency`` senders takes claimed deliveries from a queue (a task
         # per attempt cost more); a slot stays taken while its delivery waits in the queue.
         self._queue: asyncio.Queue[DeliveryRecord] = asyncio.Queue()
@@ -84,10 +68,10 @@ class DeliveryEngine:
         self._unrecorded = 0             # attempts started whose result is not yet committed
         self._all_recorded = asyncio.Event()
         self._all_recorded.set()
-        self._results: list[AttemptResult] = []
-        self._results_ready = asyncio.Event()
         self._wake = Wakeup()
-        self._recorder: asyncio.Task[None] | None = None
+        self._recorder = ResultRecorder(self._record, settings=settings,
+                                        in_flight=lambda: self._unrecorded,
+                                        recorded=self._free_slots, failed=self._wake.set)
         self._loop_task: asyncio.Task[None] | None = None
         self._next_due: float | None = None   # as the last claim saw it
         self._reserved = 0     # free slots a claim in progress may fill
@@ -117,7 +101,7 @@ class DeliveryEngine:
             now = self._clock.now()
             committed = await self._run_batch(now)
             self._next_due = committed.next_due
-            await self._committed(committed)
+            await self._observers.committed(committed)
         return len(committed.to_send)
 
     async def _run_batch(self, now: float, *, results: list[AttemptResult] | None = None,
@@ -144,27 +128,6 @@ class DeliveryEngine:
             for delivery in committed.to_send:
                 self._queue.put_nowait(delivery)
         return committed
-
-    async def _committed(self, committed: BatchOutcome) -> None:
-        """After a batch's commit: log what it suppressed and its back-off transitions, tell
-        the observers."""
-        for delivery, status in committed.not_sent:
-            log.info("delivery.not_sent", webhook_guid=delivery.webhook_guid,
-                     subscription=delivery.subscription_guid, status=status)
-        if committed.not_sent_later:
-            log.info("delivery.not_sent_in_pause", deliveries=committed.not_sent_later)
-        if self._on_status is not None:
-            for delivery, _ in committed.not_sent:
-                self._on_status(delivery.category, DeliveryStatus.NOT_SENT, 1)
-            for category, count in committed.not_sent_later_by.items():
-                self._on_status(category, DeliveryStatus.NOT_SENT, count)
-        for record, transition in committed.transitions:
-            log.info(f"backoff.{transition.kind.value.lower()}", subscription=record.guid,
-                     at=transition.at, errors_in_window=transition.errors_in_window,
-                     pauses_in_window=transition.pauses_in_window, reason=transition.reason)
-            await tell(self._on_transition, record, [transition])
-        if committed.transitions:
-            self._on_committed()
 
     async def _send_forever(self) -> None:
         """One of the pool's senders: each claimed delivery in turn."""
@@ -196,45 +159,15 @@ class DeliveryEngine:
             started = self._clock.now()
             response = await self._sender.send(
                 delivery.url, delivery.body, request_headers(delivery, number, self._settings))
-        if self._on_attempt is not None:
-            self._on_attempt(delivery, number, response)
-        self._results.append(AttemptResult(delivery, number, started, self._clock.now(), response))
-        self._results_ready.set()
+        self._observers.attempted(delivery, number, response)
+        self._recorder.add(AttemptResult(delivery, number, started, self._clock.now(), response))
 
     def _ensure_recorder(self) -> None:
         """Start the recorder and the senders (again, after :meth:`stop`)."""
-        if self._recorder is None or self._recorder.done():
-            self._recorder = asyncio.create_task(self._record_forever())   # held per result
+        self._recorder.ensure_running()
         self._senders = [task for task in self._senders if not task.done()]
         while len(self._senders) < max(1, self._settings.concurrency):
             self._senders.append(asyncio.create_task(self._send_forever()))
-
-    async def _record_forever(self) -> None:
-        while True:
-            await self._results_ready.wait()
-            self._results_ready.clear()
-            while self._results:
-                await self._gather()
-                batch, self._results = self._results[:_RECORD_BATCH], self._results[_RECORD_BATCH:]
-                try:
-                    await self._record(batch)
-                except Exception:
-                    # Not recorded means still PENDING with a lease: it is sent again later.
-                    log.exception("dispatcher.record_failed", attempts=len(batch))
-                    self._wake.set()
-                self._free_slots(len(batch))
-
-    async def _gather(self) -> None:
-        """Let results gather up to half the slots while attempts are in flight, for
-        :data:`_GATHER_WALL` at most."""
-        target = min(_RECORD_BATCH, max(1, self._settings.concurrency // 2))
-        if len(self._results) >= target or self._unrecorded <= len(self._results):
-            return
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(_GATHER_WALL):
-                while len(self._results) < target and self._unrecorded > len(self._results):
-                    self._results_ready.clear()
-                    await self._results_ready.wait()
 
     async def _record(self, batch: list[AttemptResult]) -> None:
         batch.sort(key=lambda r: r.finished_at)
@@ -243,11 +176,8 @@ class DeliveryEngine:
             # A retry or a pause may now be the next thing due: the loop sleeps until then.
             self._next_due = committed.next_due
             self._wake.set()
-        log_recorded(batch, committed.statuses)
-        if self._on_status is not None:
-            for result, status in zip(batch, committed.statuses):
-                self._on_status(result.delivery.category, status, 1)
-        await self._committed(committed)
+        self._observers.recorded(batch, committed.statuses)
+        await self._observers.committed(committed)
 
     async def drain(self) -> None:
         """Wait until every attempt started so far has finished and its result is committed."""
@@ -298,11 +228,12 @@ class DeliveryEngine:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(timeout):
                 await self.drain()
-        for task in [*self._senders, self._recorder]:
-            if task is not None and not task.done():
+        for task in self._senders:
+            if not task.done():
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+        await self._recorder.stop()
         # Claimed but never sent (the drain timed out): their leases lapse and they are sent
         # again, after a restart or by another dispatcher; nobody waits for their results.
         while not self._queue.empty():
