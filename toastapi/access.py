@@ -26,6 +26,7 @@ from toastapi.errors import (
     unavailable,
 )
 from toastapi.settings import ToastApiSettings
+from web.errors import ApiError
 
 LOGIN_PATH = "/authentication/v1/authentication/login"
 RESTAURANT_HEADER = "Toast-Restaurant-External-ID"
@@ -200,7 +201,7 @@ async def login(request: web.Request) -> web.Response:
         raise bad_request(f"userAccessType must be {MACHINE_CLIENT}", "userAccessType")
     try:
         token, _, ttl = await platform.issue_token(request, body["clientId"], body["clientSecret"])
-    except web.HTTPException as exc:
+    except ApiError as exc:
         raise _toast_error_of(exc) from None
     return web.json_response({"token": {"tokenType": "Bearer", "scope": None, "expiresIn": ttl,
                                         "accessToken": token, "idToken": None,
@@ -208,20 +209,12 @@ async def login(request: web.Request) -> web.Response:
                               "status": "SUCCESS"})
 
 
-def _toast_error_of(exc: web.HTTPException) -> ToastError:
+def _toast_error_of(exc: ApiError) -> ToastError:
     """hooksim.auth's refusal (401 wrong credentials, 429 too many failures) in Toast's shape."""
-    detail = _detail(exc.text)
     if exc.status == 429:
-        return ToastError(429, RATE_LIMITED, "Too many failed logins; try again later.", detail,
+        return ToastError(429, RATE_LIMITED, "Too many failed logins; try again later.", exc.detail,
                           headers={k: v for k, v in exc.headers.items() if k == "Retry-After"})
-    return unauthorized(detail or "The client credentials are not valid")
-
-
-def _detail(text: str | None) -> str:
-    try:
-        return str(json.loads(text or "").get("detail", ""))
-    except (ValueError, AttributeError):
-        return ""
+    return unauthorized(exc.detail or "The client credentials are not valid")
 
 
 async def _json_object(request: web.Request) -> Mapping[str, Any]:
