@@ -18,7 +18,7 @@ from dispatcher.settings import BackoffSettings, SmtpSettings
 from storage.settings import StorageSettings
 from storage.web import setup_database
 from tests.dispatcher.conftest import PATIENT, Target
-from tests.loadtest.conftest import run_cli
+from tests.endpoints import run_cli
 
 T0 = 1_711_638_661.0
 

@@ -1,3 +1,3 @@
 """The local endpoints of the load tests serve the endpoint checks too."""
 
-from tests.loadtest.conftest import endpoint, hanging, quiet_dispatcher_logs, receiver_url  # noqa: F401
+from tests.endpoints import endpoint, hanging, quiet_dispatcher_logs, receiver_url  # noqa: F401

@@ -19,7 +19,7 @@ from aiohttp import web
 import signing
 from endpoint_check.probe import CheckResult, run_checks
 from tests.endpoint_check.test_probe import SIGNATURE_CASES, by_name, failed
-from tests.loadtest.conftest import SECRET, Handler, answering, run_cli, verifying
+from tests.endpoints import SECRET, Handler, answering, run_cli, verifying
 
 PREVIOUS = "the-secret-before-rotation"
 

@@ -9,7 +9,7 @@ from aiohttp import web
 
 from dispatcher import events as catalogue
 from endpoint_check.probe import CheckResult, run_checks
-from tests.loadtest.conftest import SECRET, answering, run_cli, verifying
+from tests.endpoints import SECRET, answering, run_cli, verifying
 
 SIGNATURE_CASES = ["reserialised-json", "hex-digest", "body-only-hmac", "secret-whitespace",
                    "previous-secret", "other-secret", "empty-signature", "missing-signature",

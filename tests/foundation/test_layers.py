@@ -35,3 +35,16 @@ def test_package_imports_nothing_above_it(package: str) -> None:
              for path in (ROOT / package).rglob("*.py")
              for name in imported_packages(path) & FORBIDDEN[package]}
     assert not wrong, sorted(wrong)
+
+
+def test_no_test_imports_another_folders_conftest() -> None:
+    # A conftest is its own folder's; what folders share lives in a module under tests/
+    # (tests/webhooks.py, tests/endpoints.py, tests/dispatchers.py).
+    wrong = set()
+    for path in (ROOT / "tests").rglob("*.py"):
+        own = ".".join(path.parent.relative_to(ROOT).parts) + ".conftest"
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.ImportFrom) and node.module
+                    and node.module.endswith(".conftest") and node.module != own):
+                wrong.add(f"{path.relative_to(ROOT)} imports {node.module}")
+    assert not wrong, sorted(wrong)

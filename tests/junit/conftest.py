@@ -1,3 +1,3 @@
 """The load tests' local endpoints serve the JUnit tests too."""
 
-from tests.loadtest.conftest import endpoint, quiet_dispatcher_logs, receiver_url  # noqa: F401
+from tests.endpoints import endpoint, quiet_dispatcher_logs, receiver_url  # noqa: F401

@@ -14,7 +14,7 @@ import xmlschema
 
 from hooksim.commands.junit import Case, document
 from tests.endpoint_check.test_probe import NAMES, SIGNATURE_CASES
-from tests.loadtest.conftest import SECRET, answering, run_cli, verifying
+from tests.endpoints import SECRET, answering, run_cli, verifying
 
 SCHEMA = xmlschema.XMLSchema(Path(__file__).with_name("junit-10.xsd"))
 

@@ -12,7 +12,7 @@ from aiohttp import web
 from dispatcher.settings import DisorderSettings
 from loadtest.run import LoadOptions, run_load
 from loadtest.scenario import Scenario
-from tests.loadtest.conftest import SECRET, run_cli
+from tests.endpoints import SECRET, run_cli
 
 
 async def test_the_endpoint_sees_duplicates_disorder_and_late_copies(endpoint) -> None:

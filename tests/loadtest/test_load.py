@@ -21,7 +21,7 @@ from dispatcher.backoff import PRESETS
 from loadtest.predict import Model, predict
 from loadtest.run import LoadOptions, run_load
 from loadtest.scenario import Scenario
-from tests.loadtest.conftest import SECRET, answering, flaky, run_cli, verifying
+from tests.endpoints import SECRET, answering, flaky, run_cli, verifying
 
 RULES = PRESETS["current"]
 # An endpoint answering after LATENCY: its moments sit between the 50 ms event grid's lines, so

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.loadtest.conftest import run_cli
+from tests.endpoints import run_cli
 
 
 @pytest.mark.parametrize("value", ["0", "-3", "abc", "1.5", ""])

@@ -13,7 +13,7 @@ import pytest
 import signing
 from hooksim.testkit import Receiver
 from receiver.replay import ReplayError, Stored, headers_for, parse_export, schedule
-from tests.loadtest.conftest import run_cli
+from tests.endpoints import run_cli
 
 OLD, NEW = "secret-of-the-sandbox-0123456789", "secret-of-the-new-app-0123456789"
 

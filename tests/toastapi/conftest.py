@@ -16,9 +16,10 @@ from hooksim.auth import ACCESS, CREDENTIAL_STORE, setup_auth
 from hooksim.settings import AuthSettings
 from storage.event_log import EventLog
 from storage.web import DATABASE
-from tests.dispatcher.conftest import (  # noqa: F401  (fixtures)
-    Dispatcher, Target, backoff_rules, dispatcher, dispatcher_settings, target,
+from tests.dispatchers import (  # noqa: F401  (fixtures)
+    Dispatcher, backoff_rules, dispatcher, dispatcher_settings, target,
 )
+from tests.webhooks import Target
 from toastapi import LOGIN_PATH, Platform, setup_toast_api
 from toastapi.settings import ToastApiSettings
 

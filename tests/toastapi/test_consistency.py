@@ -17,7 +17,8 @@ from dispatcher.backoff import BackoffRules
 from web.times import parse_time as parse_iso
 from dispatcher.events import Event
 from storage.deliveries import DeliveryQuery
-from tests.dispatcher.conftest import Dispatcher, Target
+from tests.dispatchers import Dispatcher
+from tests.webhooks import Target
 from tests.toastapi.conftest import Toast
 from toastapi.restaurants import text_times
 from tests.toastapi.test_orders_api import toast_time, without_guest_data
