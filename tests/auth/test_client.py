@@ -108,7 +108,7 @@ async def test_stream_errors_are_api_errors(server: Any) -> None:
     async with await api_client(server) as client:
         with pytest.raises(ApiError) as missing:
             [event async for event in client.stream("/api/nothing-here")]
-    assert missing.value.status == 404
+    assert (missing.value.status, missing.value.error) == (404, "http_404")   # no such route
     async with ApiClient(f"http://127.0.0.1:{closed_port()}", "id", "secret") as client:
         with pytest.raises(ApiError, match="--server URL or HOOKSIM_URL"):
             [event async for event in client.stream("/api/events")]

@@ -73,12 +73,13 @@ async def test_undecodable_header_bytes_are_a_401_not_a_500(client: Any, raw: by
 async def test_the_scheme_is_case_insensitive(client: Any) -> None:
     token = (await bearer_headers(client))["Authorization"].split()[1]
     response = await client.get("/api/sample/abc", headers={"Authorization": f"bearer {token}"})
-    assert response.status == 200
+    assert (response.status, await response.json()) == (200, {"ok": True})
 
 
 async def test_paths_outside_api_are_not_guarded(client: Any) -> None:
     for path in ("/hooks/orders", "/healthz"):
-        assert (await client.get(path)).status == 200
+        response = await client.get(path)
+        assert (response.status, await response.json()) == (200, {"ok": True}), path
 
 
 async def test_every_api_route_of_the_sample_app_is_guarded(client: Any) -> None:

@@ -32,7 +32,9 @@ async def test_login_returns_a_bearer_token_stored_only_as_its_hash(client: Any,
 
 async def test_extra_fields_are_ignored(client: Any) -> None:
     body = {**await credentials(client), "userAccessType": "TOAST_MACHINE_CLIENT"}
-    assert (await client.post(LOGIN_PATH, json=body)).status == 200
+    response = await client.post(LOGIN_PATH, json=body)
+    assert response.status == 200
+    assert (await response.json())["tokenType"] == "Bearer"
 
 
 @pytest.mark.parametrize("change", [{"clientSecret": "wrong"}, {"clientId": "unknown"},
@@ -100,9 +102,16 @@ async def test_successful_and_malformed_logins_do_not_count(
     client = await aiohttp_client(make_app(login_attempts_per_minute=2))
     good = await credentials(client)
     for _ in range(5):
-        assert (await client.post(LOGIN_PATH, json=good)).status == 200
-        assert (await client.post(LOGIN_PATH, data=b"{")).status == 400
-    assert (await client.post(LOGIN_PATH, json=good)).status == 200
+        assert await logged_in(client.post(LOGIN_PATH, json=good))
+        malformed = await client.post(LOGIN_PATH, data=b"{")
+        assert (malformed.status, (await malformed.json())["error"]) == (400, "invalid_input")
+    assert await logged_in(client.post(LOGIN_PATH, json=good))
+
+
+async def logged_in(request: Any) -> bool:
+    """Whether a login answered 200 with a bearer token."""
+    response = await request
+    return response.status == 200 and (await response.json())["accessToken"] != ""
 
 
 def test_the_limiter_keeps_addresses_apart_and_forgets_idle_ones() -> None:

@@ -101,8 +101,11 @@ async def test_missing_things_are_404_and_restart_of_active_is_409(api) -> None:
 
 async def test_delete_removes_the_subscription(api) -> None:
     _, sub = await create(api)
-    assert (await api.delete(f"/api/subscriptions/{sub['guid']}")).status == 204
-    assert (await api.get(f"/api/subscriptions/{sub['guid']}")).status == 404
+    deleted = await api.delete(f"/api/subscriptions/{sub['guid']}")
+    assert (deleted.status, await deleted.read()) == (204, b"")
+    gone = await api.get(f"/api/subscriptions/{sub['guid']}")
+    assert (gone.status, (await gone.json())["error"]) == (404, "not_found")
+    assert (await (await api.get("/api/subscriptions")).json())["items"] == []
 
 
 async def test_events_fan_out_and_deliveries_list_newest_first_with_a_cursor(api, clock) -> None:
@@ -221,7 +224,9 @@ async def test_snooze_makes_the_offline_and_the_later_online_toggle(api) -> None
 async def test_malformed_bodies_are_400(api, raw) -> None:
     for path in ("/api/subscriptions", "/api/events"):
         resp = await api.post(path, data=raw, headers={"Content-Type": "application/json"})
+        answer = await resp.json()
         assert resp.status == 400, (path, raw)
+        assert answer["error"] in ("invalid_json", "invalid_input") and answer["detail"], answer
 
 
 async def test_backoff_view_shape(api) -> None:
@@ -247,6 +252,9 @@ async def test_arbitrary_json_never_gets_a_5xx(api, body) -> None:
     for path in ("/api/subscriptions", "/api/events"):
         resp = await api.post(path, json=body)
         assert resp.status < 500, (path, body, await resp.text())
+        if resp.status >= 400:   # a refusal says why, in the one error shape
+            answer = await resp.json()
+            assert answer["error"] and answer["detail"], answer
 
 
 async def test_engine_is_not_started_when_disabled(api) -> None:

@@ -206,5 +206,7 @@ async def test_metrics_can_be_switched_off(make_app: MakeApp, storage_settings: 
     if storage_settings.backend != "sqlite":
         pytest.skip("about a setting, not storage")
     client = await make_app(dispatcher={"enabled": False}, metrics={"enabled": False})
-    assert (await client.get("/metrics")).status == 404
-    assert (await client.get("/readyz")).status == 200   # readiness is not a metric
+    off = await client.get("/metrics")
+    assert off.status == 404 and "hooksim_" not in await off.text()
+    ready = await client.get("/readyz")   # readiness is not a metric
+    assert ready.status == 200 and (await ready.json())["status"] == "ready"

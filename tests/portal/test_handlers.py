@@ -130,6 +130,7 @@ async def test_bearer_requests_need_no_csrf(client: TestClient) -> None:
         "eventCategory": "menus", "url": "http://127.0.0.1:9/x",
         "notificationEmail": "ops@example.com"})
     assert made.status == 201
+    assert (await made.json())["url"] == "http://127.0.0.1:9/x"
 
 
 async def test_a_bad_cookie_is_401_and_logout_needs_csrf(client: TestClient) -> None:
@@ -199,7 +200,9 @@ async def test_restaurants_follow_partner_events_latest_wins(client: TestClient)
 @pytest.mark.parametrize("query", ["from=yesterday", "to=2024-13-40"])
 async def test_restaurants_bad_input_is_400(client: TestClient, query: str) -> None:
     response = await client.get("/api/restaurants?" + query, headers=await _bearer(client))
-    assert response.status == 400
+    answer = await response.json()
+    assert (response.status, answer["error"], answer["field"]) == (400, "invalid_input",
+                                                                   query.split("=")[0])
 
 
 async def test_error_rates(client: TestClient) -> None:

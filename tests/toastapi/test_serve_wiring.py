@@ -48,4 +48,5 @@ async def test_disabled_serves_nothing_at_toasts_paths(aiohttp_client: Any, tmp_
                                                        storage_settings: StorageSettings):
     settings = settings_for(storage_settings, tmp_path, HOOKSIM_TOAST_API_ENABLED="false")
     client = await aiohttp_client(build_app(settings))
-    assert (await client.get("/partners/v1/restaurants")).status == 404
+    response = await client.get("/partners/v1/restaurants")
+    assert (response.status, response.content_type) == (404, "text/plain")   # the router's own

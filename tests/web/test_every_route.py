@@ -159,3 +159,7 @@ async def test_an_empty_parameter_is_its_default_everywhere(client: TestClient[A
         empty = {"limit": "", "minutes": "", "from": "", "to": "", "cursor": ""}
         answer = await client.get(path, params=empty, headers=headers)
         assert answer.status == 200, (path, await answer.text())
+        default = await client.get(path, headers=headers)   # the same answer, but for when
+        now_left_out = [{k: v for k, v in (await a.json()).items() if k != "now"}
+                        for a in (answer, default)]
+        assert now_left_out[0] == now_left_out[1], path
