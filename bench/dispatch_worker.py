@@ -9,7 +9,8 @@ signs and commits the events with their deliveries (the outbox), the engine deli
 records every attempt; the clock stops when every delivery is recorded SUCCESS.
 
 ``--mode reference``: a plain loop with one aiohttp ClientSession and the same concurrency (64)
-that signs each of the same bodies and POSTs it, no storage, on asyncio's loop (``--loop
+that signs each of the same bodies and POSTs it over the same kind of connection as hooksim's
+defaults (a new one per request, closed after the answer, as the platform does), no storage, on asyncio's loop (``--loop
 uvloop``: the same on uvloop, shown beside it).
 
 Besides the rate, each mode reports the CPU time (user + system, every thread of the process:
@@ -95,7 +96,12 @@ async def reference(url: str, count: int) -> tuple[float, float]:
     for item in bodies:
         queue.put_nowait(item)
     ok = 0
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=100)) as session:
+    # The same wire as hooksim's defaults: the platform opens a connection per request and
+    # closes it (dispatcher.keep_alive = false, Connection: close), so the reference does too;
+    # comparing that with a kept-alive loop would measure TCP set-up, not hooksim.
+    keep_alive = DispatcherSettings().keep_alive
+    connector = aiohttp.TCPConnector(limit=100, force_close=not keep_alive)
+    async with aiohttp.ClientSession(connector=connector) as session:
         async def worker() -> None:
             nonlocal ok
             while not queue.empty():
