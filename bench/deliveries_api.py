@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 from bench import data
-from bench.harness import (CACHE, CLIENT_CPU, PYTHON, Config, Row, free_port, hooksim_env,
+from bench.harness import (CACHE, CLIENT_CPU, PYTHON, ROOT, Config, Row, free_port, hooksim_env,
                            latency_rows, pinned, wait_http, workdir)
 
 DELIVERIES = 1_000_000
@@ -32,29 +32,20 @@ LIMIT_MS = 20.0
 REQUESTS = 50
 
 CLIENT = r"""
-import http.client, json, statistics, sys, time
+import json, sys
+from bench.api_client import call as request, connect, report, timed as timed_requests
 port, guid, credentials, n = int(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
-conn = http.client.HTTPConnection("127.0.0.1", port)
+conn = connect(port)
 conn.request("POST", "/api/authentication/login", open(credentials).read(),
              {"Content-Type": "application/json"})
 token = json.loads(conn.getresponse().read())["accessToken"]
 headers = {"Authorization": "Bearer " + token, "Content-Type": "application/json"}
 
 def call(method, path, body=None):
-    started = time.perf_counter()
-    conn.request(method, path, body=json.dumps(body) if body is not None else None,
-                 headers=headers)
-    response = conn.getresponse()
-    data = response.read()
-    return (time.perf_counter() - started) * 1000, response.status, data
+    return request(conn, method, path, headers, body)
 
 def timed(method, path, check):
-    times = []
-    for _ in range(n):
-        ms, status, data = call(method, path)
-        check(status, json.loads(data))
-        times.append(ms)
-    return times
+    return timed_requests(conn, method, path, headers, n, check)
 
 def fifty(status, body):
     assert status == 200 and len(body["items"]) == 50, (status, len(body["items"]))
@@ -81,8 +72,7 @@ for _ in range(max(n // 5, 3)):
     ms, status, data = call("DELETE", f"/api/subscriptions/{other}")
     assert status in (200, 204), (status, data)
     out["delete"].append(ms)
-print(json.dumps({kind: {"median_ms": statistics.median(times), "max_ms": max(times)}
-                  for kind, times in out.items()}))
+report(out)
 """
 
 # What each kind of request is, as a row's figure.
@@ -117,7 +107,7 @@ def run(config: Config) -> list[Row]:
                 out = subprocess.run(
                     ["taskset", "-c", CLIENT_CPU, PYTHON, "-c", CLIENT, str(port), guid,
                      str(tmp / "credentials.json"), str(REQUESTS)],
-                    check=True, capture_output=True, text=True).stdout
+                    check=True, capture_output=True, text=True, cwd=ROOT).stdout
                 for kind, result in json.loads(out).items():
                     medians[kind].append(result["median_ms"])
                     worst[kind].append(result["max_ms"])

@@ -21,7 +21,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from bench.harness import (CACHE, CLIENT_CPU, PYTHON, Config, Row, free_port, hooksim_env,
+from bench.harness import (CACHE, CLIENT_CPU, PYTHON, ROOT, Config, Row, free_port, hooksim_env,
                            latency_rows, pinned, wait_http, workdir)
 
 ORDERS = 20_000
@@ -29,10 +29,11 @@ LIMIT_MS = 100.0   # a page of 100 full orders is about 1 MB of JSON
 REQUESTS = 50
 
 CLIENT = r"""
-import http.client, json, statistics, sys, time, urllib.parse
+import json, sys, urllib.parse
+from bench.api_client import connect, report, timed as timed_requests
 port, credentials, restaurant, order, start, n = sys.argv[1:7]
 port, n = int(port), int(n)
-conn = http.client.HTTPConnection("127.0.0.1", port)
+conn = connect(port)
 c = json.load(open(credentials))
 conn.request("POST", "/authentication/v1/authentication/login", json.dumps(
     {"clientId": c["clientId"], "clientSecret": c["clientSecret"],
@@ -41,22 +42,16 @@ token = json.loads(conn.getresponse().read())["token"]["accessToken"]
 headers = {"Authorization": "Bearer " + token, "Toast-Restaurant-External-ID": restaurant}
 
 def timed(path, check):
-    times = []
-    for _ in range(n):
-        started = time.perf_counter()
-        conn.request("GET", path, headers=headers)
-        response = conn.getresponse()
-        body = json.loads(response.read())
-        times.append((time.perf_counter() - started) * 1000)
-        assert response.status == 200 and check(body), (response.status, str(body)[:200])
-    return times
+    def ok(status, body):
+        assert status == 200 and check(body), (status, str(body)[:200])
+    return timed_requests(conn, "GET", path, headers, n, ok)
 
 window = urllib.parse.urlencode({"startDate": start, "endDate": "2200-01-01T00:00:00.000+0000"})
 out = {"order": timed(f"/orders/v2/orders/{order}", lambda b: b["guid"] == order),
        "bulk": timed(f"/orders/v2/ordersBulk?{window}", lambda b: 0 < len(b) <= 100),
        "menus": timed("/menus/v2/metadata", lambda b: "lastUpdated" in b),
        "stock": timed("/stock/v1/inventory", lambda b: isinstance(b, list))}
-print(json.dumps({k: {"median_ms": statistics.median(t), "max_ms": max(t)} for k, t in out.items()}))
+report(out)
 """
 
 KINDS = {
@@ -113,7 +108,7 @@ def run(config: Config) -> list[Row]:
                 done = subprocess.run(
                     ["taskset", "-c", CLIENT_CPU, PYTHON, "-c", CLIENT, str(port),
                      str(tmp / "credentials.json"), restaurant, order, start, str(REQUESTS)],
-                    capture_output=True, text=True)
+                    capture_output=True, text=True, cwd=ROOT)
                 if done.returncode:
                     raise RuntimeError(f"client failed: {done.stderr.strip().splitlines()[-1:]}")
                 out = done.stdout

@@ -25,7 +25,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from bench import data
-from bench.harness import (CACHE, CLIENT_CPU, PYTHON, Config, Row, free_port, hooksim_env,
+from bench.harness import (CACHE, CLIENT_CPU, PYTHON, ROOT, Config, Row, free_port, hooksim_env,
                            median, pinned, wait_http, workdir)
 
 MESSAGES = 1_000_000
@@ -96,28 +96,23 @@ def _prune_ms() -> tuple[float, int]:
 
 
 CLIENT = r"""
-import http.client, json, statistics, sys, time
+import json, sys
+from bench.api_client import connect, report, timed
 port, credentials, n = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 paths = json.loads(sys.argv[4])
-conn = http.client.HTTPConnection("127.0.0.1", port)
+conn = connect(port)
 conn.request("POST", "/api/authentication/login", open(credentials).read(),
              {"Content-Type": "application/json"})
 token = json.loads(conn.getresponse().read())["accessToken"]
 headers = {"Authorization": "Bearer " + token}
-out = {}
+out, last = {}, {}
 for name, path in paths.items():
-    times = []
-    for _ in range(n):
-        started = time.perf_counter()
-        conn.request("GET", path, headers=headers)
-        response = conn.getresponse()
-        page = json.loads(response.read())
-        times.append((time.perf_counter() - started) * 1000)
-        assert response.status == 200, (response.status, page)
+    def check(status, page):
+        assert status == 200, (status, page)
         assert name != "deep" or len(page["messages"]) == 50, page
-    out[name] = {"median_ms": statistics.median(times), "max_ms": max(times),
-                 "messages": len(page["messages"]), "more": page["nextCursor"] is not None}
-print(json.dumps(out))
+        last[name] = {"messages": len(page["messages"]), "more": page["nextCursor"] is not None}
+    out[name] = timed(conn, "GET", path, headers, n, check)
+report(out, last)
 """
 
 
@@ -141,7 +136,7 @@ def _api_figures(config: Config) -> list[dict[str, dict]]:
                 out = subprocess.run(
                     ["taskset", "-c", CLIENT_CPU, PYTHON, "-c", CLIENT, str(port),
                      str(tmp / "credentials.json"), str(REQUESTS), json.dumps(paths)],
-                    check=True, capture_output=True, text=True).stdout
+                    check=True, capture_output=True, text=True, cwd=ROOT).stdout
                 rounds.append(json.loads(out))
     return rounds
 
