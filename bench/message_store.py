@@ -15,7 +15,6 @@ numbered 0 .. 999 999 as the receiver numbers duplicates). One row per fix of is
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import sqlite3
 import subprocess
@@ -27,6 +26,7 @@ from pathlib import Path
 from bench import data
 from bench.harness import (CACHE, CLIENT_CPU, PYTHON, ROOT, Config, Row, free_port, hooksim_env,
                            median, pinned, wait_http, workdir)
+from storage.query import encode_cursor
 
 MESSAGES = 1_000_000
 BATCH = 50
@@ -121,7 +121,7 @@ def _api_figures(config: Config) -> list[dict[str, dict]]:
     with sqlite3.connect(db) as conn:   # the 51st oldest (retention rounds delete the oldest)
         at, ident = conn.execute("SELECT received_at, id FROM receiver_message "
                                  "ORDER BY received_at, id LIMIT 1 OFFSET 50").fetchone()
-    deep = base64.urlsafe_b64encode(f"{at!r}:{ident}".encode()).decode()
+    deep = encode_cursor((at, ident))   # the API's own cursor format, not a copy of it
     paths = {"deep": f"/api/messages?limit=50&cursor={deep}",
              "filter": "/api/messages?limit=50&category=nothing-has-this",
              "text": "/api/messages?limit=50&q=no-body-holds-this"}
