@@ -6,6 +6,7 @@ with the receiver-wide secrets. Faults changed through the API live in memory on
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -41,6 +42,10 @@ class Endpoints:
         self._settings = settings
         self._clock = clock
         self._known: dict[str, Endpoint] = {}
+        # Auto endpoints, made once per name (a request each would build one): bounded, so a
+        # scanner trying names cannot grow it. Never stale: one that is configured or gets
+        # faults moves to _known, which get() reads first.
+        self._auto = functools.lru_cache(maxsize=1024)(self._make_auto)
         now = clock()
         # Every endpoint without faults shares this plan: with no phases its start never matters.
         self._no_fault_plan = FaultPlan.create(FaultSettings(), now)
@@ -57,10 +62,12 @@ class Endpoints:
         """The endpoint called ``name``, or None if there is none (and none is made up)."""
         endpoint = self._known.get(name)
         if endpoint is None and self._settings.auto_endpoints and valid_name(name):
-            # Not remembered until it has faults: scanners must not grow this dict.
-            endpoint = Endpoint(name, self._settings.secrets, self._settings.forward_to,
-                                self._no_faults(), configured=False)
+            endpoint = self._auto(name)
         return endpoint
+
+    def _make_auto(self, name: str) -> Endpoint:
+        return Endpoint(name, self._settings.secrets, self._settings.forward_to,
+                        self._no_faults(), configured=False)
 
     def all(self) -> list[Endpoint]:
         return sorted(self._known.values(), key=lambda e: e.name)

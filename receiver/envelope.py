@@ -28,14 +28,19 @@ class Envelope:
 
 
 @dataclass(frozen=True)
-class Check:
-    """The verdict on a body: the status it earns (200, 400 or 401) and why."""
+class Verdict:
+    """What the checks make of a request, before any fault: the status it earns and why.
+    ``reason`` is the error code of a rejection (or ``no_secret`` for an accepted, unverified
+    message); ``body`` is what was read, ``body_size`` its size (or the declared one for a 413).
+    One record from the body's check to the stored message: the receiver builds one per request."""
 
     status: int
-    envelope: Envelope
-    verified: bool | None  # None: no secret to check against
-    reason: str | None  # the signing reason code, or the envelope problem for a 400
+    reason: str | None
     detail: str | None
+    verified: bool | None = None  # None: no secret to check against
+    envelope: Envelope = Envelope()
+    body: bytes = b""
+    body_size: int = 0
 
     @property
     def accepted(self) -> bool:
@@ -46,7 +51,8 @@ def clean_text(text: str, limit: int | None = None) -> str:
     """``text`` safe to store in a text column of either backend, optionally cut: lone
     surrogates (from invalid bytes or JSON escapes) and NUL (PostgreSQL text cannot hold it)
     become backslash escapes (``\\ud800``, ``\\x00``). The body itself is kept as exact bytes."""
-    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    if not text.isascii():   # only non-ASCII text can hold a surrogate (most is ASCII: skip)
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
     if "\x00" in text:
         text = text.replace("\x00", "\\x00")
     return text if limit is None else text[:limit]
@@ -60,16 +66,16 @@ def parse_envelope(body: bytes) -> tuple[Envelope, tuple[str, str] | None]:
         return Envelope(), ("not_json", clean_text(f"body is not JSON: {exc}", 300))
     if not isinstance(data, dict):
         return Envelope(), ("not_an_object", "body is not a JSON object")
-    text = {key: _field(data, key) for key in REQUIRED}
     timestamp = data.get("timestamp")  # kept raw: the signature covers its exact text
     details = data.get("details")
-    restaurant = _field(details, "restaurantGuid") if isinstance(details, dict) else None
-    envelope = Envelope(timestamp if isinstance(timestamp, str) else None, text["guid"],
-                        text["eventCategory"], text["eventType"], restaurant)
-    missing = [key for key in REQUIRED if text[key] is None]
-    if not isinstance(details, dict):
-        missing.append("details")
-    if missing:
+    envelope = Envelope(timestamp if isinstance(timestamp, str) else None, _field(data, "guid"),
+                        _field(data, "eventCategory"), _field(data, "eventType"),
+                        _field(details, "restaurantGuid") if isinstance(details, dict) else None)
+    found = (envelope.timestamp, envelope.category, envelope.event_type, envelope.guid)  # REQUIRED
+    if None in found or not isinstance(details, dict):
+        missing = [key for key, value in zip(REQUIRED, found, strict=True) if value is None]
+        if not isinstance(details, dict):
+            missing.append("details")
         return envelope, ("missing_fields",
                           "envelope lacks or has the wrong type for: " + ", ".join(missing))
     return envelope, None
@@ -90,7 +96,7 @@ def _field(data: dict[str, Any], key: str) -> str | None:
     return clean_text(value, MAX_FIELD_LENGTH) if isinstance(value, str) else None
 
 
-def check(body: bytes, secrets: tuple[str, ...], signature: str | None) -> Check:
+def check(body: bytes, secrets: tuple[str, ...], signature: str | None) -> Verdict:
     """Verify ``signature`` (when there are secrets) and the envelope; 401 beats 400, so an
     unsigned request learns nothing about what the body should be."""
     envelope, problem = parse_envelope(body)
@@ -104,10 +110,10 @@ def check(body: bytes, secrets: tuple[str, ...], signature: str | None) -> Check
         except signing.BodyError:
             verified = False
         except signing.SignatureError as exc:
-            return Check(401, envelope, False, exc.reason, str(exc))
+            return Verdict(401, exc.reason, str(exc), False, envelope, body, len(body))
     else:
         reason, detail = signing.NoSecret.reason, "the endpoint has no secret: not verified"
     # BodyError only comes without a text timestamp, which is itself an envelope problem.
     if problem is not None:
-        return Check(400, envelope, verified, problem[0], problem[1])
-    return Check(200, envelope, verified, reason, detail)
+        return Verdict(400, problem[0], problem[1], verified, envelope, body, len(body))
+    return Verdict(200, reason, detail, verified, envelope, body, len(body))

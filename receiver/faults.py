@@ -59,6 +59,8 @@ class Decision:
 
     def describe(self) -> str | None:
         """Short text stored with the message, e.g. ``status 500``, ``hang``; None if no fault."""
+        if self is NO_FAULT:
+            return None
         parts = []
         if self.action == "status":
             parts.append(f"status {self.status}")
@@ -71,11 +73,17 @@ class Decision:
         return ", ".join(parts) or None
 
 
+# The decision for nearly every request: one shared record, not one built per request.
+NO_FAULT = Decision("ok")
+
+
 @dataclass(frozen=True)
 class FaultPlan:
     settings: FaultSettings
     phases: tuple[Phase, ...]
     started_at: float
+    # Nothing to play: no phases, no base fault and no delay; decide() answers NO_FAULT at once.
+    quiet: bool = False
 
     @classmethod
     def create(cls, settings: FaultSettings, now: float) -> FaultPlan:
@@ -87,7 +95,8 @@ class FaultPlan:
         if settings.delay_ms < 0:
             raise ValueError("delay_ms: expected milliseconds >= 0")
         phases = tuple(parse_phase(text, i) for i, text in enumerate(settings.phases))
-        return cls(settings, phases, now)
+        quiet = not phases and _base_action(settings) == "ok" and settings.delay_ms == 0
+        return cls(settings, phases, now, quiet)
 
 
 def parse_phase(text: str, index: int = 0) -> Phase:
@@ -132,6 +141,8 @@ def current_phase(plan: FaultPlan, now: float) -> int | None:
 
 def decide(plan: FaultPlan, now: float, rng: random.Random) -> Decision:
     """The fault, if any, for a request arriving at ``now``."""
+    if plan.quiet:
+        return NO_FAULT
     base = plan.settings
     delay = base.delay_ms / 1000
     index = current_phase(plan, now)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Literal
 
 import orjson
@@ -22,7 +22,8 @@ from aiohttp.web import RequestPayloadError
 from receiver import envelope
 from receiver.running import RECEIVER, Receiver
 from receiver.endpoints import NAME_RULE, Endpoint, valid_name
-from receiver.faults import Decision, decide
+from receiver.envelope import Verdict
+from receiver.faults import NO_FAULT, Decision, decide
 from receiver.message_json import summary
 from storage import StorageError
 from storage.messages import NewMessage, ReceivedMessage
@@ -36,24 +37,6 @@ _READ_CHUNK = 64 * 1024
 _HANG_POLL_SECONDS = 0.1  # how often a hanging request looks whether its client has gone
 
 
-@dataclass(frozen=True)
-class Verdict:
-    """What the checks make of a request, before any fault. ``reason`` is the error code of a
-    rejection (or ``no_secret`` for an accepted, unverified message)."""
-
-    status: int
-    reason: str | None
-    detail: str | None
-    verified: bool | None = None
-    envelope: envelope.Envelope = envelope.Envelope()
-    body: bytes = b""
-    body_size: int = 0
-
-    @property
-    def accepted(self) -> bool:
-        return self.status == 200
-
-
 async def handle_hook(request: web.Request) -> web.StreamResponse:
     receiver = request.app[RECEIVER]
     name = request.match_info["name"]
@@ -62,7 +45,7 @@ async def handle_hook(request: web.Request) -> web.StreamResponse:
         return error(404, "unknown_endpoint", f"endpoint names are {NAME_RULE}")
     received_at = receiver.wall()
     endpoint = receiver.endpoints.get(name)
-    decision = Decision("ok")
+    decision = NO_FAULT
     if request.method != "POST":
         verdict = Verdict(405, "method_not_allowed", f"{request.method} is not allowed; use POST",
                           body_size=request.content_length or 0)
@@ -101,13 +84,13 @@ async def _judge(request: web.Request, endpoint: Endpoint, limit: int) -> Verdic
     if body is None:
         return Verdict(413, "body_too_large", f"the body is larger than {limit} bytes",
                        body_size=max(request.content_length or 0, limit + 1))
-    checked = envelope.check(body, endpoint.secrets, request.headers.get("Toast-Signature"))
-    found = checked.envelope
+    verdict = envelope.check(body, endpoint.secrets, request.headers.get("Toast-Signature"))
+    found = verdict.envelope
     if found.restaurant_guid is None and (header := request.headers.get(RESTAURANT_HEADER)):
         # Some categories (packaging) name their restaurant only in the platform's header.
-        found = replace(found, restaurant_guid=envelope.clean_text(header, 100))
-    return Verdict(checked.status, checked.reason, checked.detail, checked.verified,
-                   found, body, len(body))
+        verdict = replace(verdict, envelope=replace(
+            found, restaurant_guid=envelope.clean_text(header, 100)))
+    return verdict
 
 
 async def _read_capped(request: web.Request, limit: int) -> bytes | None:
