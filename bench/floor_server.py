@@ -3,9 +3,9 @@
 ``python -m bench.floor_server --port P --db PATH --secret S``
 
 It reads the body, checks Toast-Signature with ``signing.verify``, parses the envelope with
-orjson, and inserts the same row into the same table with hooksim's own statement
-(``storage.messages``), many requests per transaction (group commit, synchronous=FULL, on a
-thread), answering 200 only after the commit. No endpoints, faults, logging, live stream,
+orjson, and inserts the same row into the same table with hooksim's own statements
+(``storage.messages.insert_rows``), many requests per transaction (group commit,
+synchronous=FULL, on a thread), answering 200 only after the commit. No endpoints, faults, logging, live stream,
 forwarding, auth or middlewares. hooksim cannot beat it; the bench shows how close it comes,
 and what share of bare aiohttp's rate durable storage itself leaves.
 """
@@ -21,7 +21,7 @@ import orjson
 from aiohttp import web
 
 import signing
-from storage.messages import _INSERT, RECEIVER_SCHEMA, headers_json
+from storage.messages import RECEIVER_SCHEMA, headers_json, insert_rows
 
 Pending = list[tuple[tuple, "asyncio.Future[tuple[int, int]]"]]
 
@@ -36,7 +36,7 @@ def _open(path: str) -> sqlite3.Connection:
 
 def _insert(conn: sqlite3.Connection, batch: Pending) -> list[tuple[int, int]]:
     conn.execute("BEGIN IMMEDIATE")
-    rows = [conn.execute(_INSERT, values).fetchone() for values, _ in batch]
+    rows = insert_rows(conn, [values for values, _ in batch], one_writer=True)
     conn.execute("COMMIT")
     return rows
 
