@@ -8,6 +8,7 @@ is being written the next one gathers, so under load fsyncs are shared instead o
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
 
@@ -89,6 +90,12 @@ class GroupCommitter:
         log.info("receiver.batch_stored", messages=len(stored), first_id=stored[0].id,
                  last_id=stored[-1].id, endpoints=sorted({m.endpoint for m in stored}),
                  duplicates=sum(m.duplicate_count > 0 for m in stored))
+        if log.is_enabled_for(logging.DEBUG):   # asked once per transaction, not per message
+            for m in stored:
+                if m.accepted:   # the handler logs rejections, at info
+                    log.debug("receiver.stored", endpoint=m.endpoint, id=m.id,
+                              event_guid=m.event_guid, status=m.status,
+                              duplicate=m.duplicate_count, fault=m.fault, verified=m.verified)
         for (_, future), message in zip(batch, stored, strict=True):
             if not future.done():
                 future.set_result(message)
