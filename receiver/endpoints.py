@@ -61,11 +61,13 @@ class Endpoints:
     def get(self, name: str) -> Endpoint | None:
         """The endpoint called ``name``, or None if there is none (and none is made up)."""
         endpoint = self._known.get(name)
-        if endpoint is None and self._settings.auto_endpoints and valid_name(name):
-            endpoint = self._auto(name)
+        if endpoint is None and self._settings.auto_endpoints and len(name) <= MAX_NAME_LENGTH:
+            endpoint = self._auto(name)   # None for an invalid name
         return endpoint
 
-    def _make_auto(self, name: str) -> Endpoint:
+    def _make_auto(self, name: str) -> Endpoint | None:
+        if not valid_name(name):
+            return None
         return Endpoint(name, self._settings.secrets, self._settings.forward_to,
                         self._no_faults(), configured=False)
 

@@ -40,11 +40,11 @@ _HANG_POLL_SECONDS = 0.1  # how often a hanging request looks whether its client
 async def handle_hook(request: web.Request) -> web.StreamResponse:
     receiver = request.app[RECEIVER]
     name = request.match_info["name"]
-    if not valid_name(name):  # not stored: no endpoint could ever have this name
+    endpoint = receiver.endpoints.get(name)
+    if endpoint is None and not valid_name(name):  # not stored: no endpoint could have this name
         receiver.tell(None, "rejected", "unknown_endpoint")
         return error(404, "unknown_endpoint", f"endpoint names are {NAME_RULE}")
     received_at = receiver.wall()
-    endpoint = receiver.endpoints.get(name)
     decision = NO_FAULT
     if request.method != "POST":
         verdict = Verdict(405, "method_not_allowed", f"{request.method} is not allowed; use POST",
@@ -102,10 +102,13 @@ async def _read_capped(request: web.Request, limit: int) -> bytes | None:
     is ever held; the rest is drained and dropped by aiohttp after the answer."""
     if request.content_length is not None and request.content_length > limit:
         return None   # even the bytes on the wire are too many
+    content = request.content
+    if content.is_eof() and content.total_bytes <= limit:
+        return content.read_nowait()   # all of it has arrived already (most webhooks): take it
     chunks: list[bytes] = []
     size = 0
     while size <= limit:
-        chunk = await request.content.read(min(_READ_CHUNK, limit + 1 - size))
+        chunk = await content.read(min(_READ_CHUNK, limit + 1 - size))
         if not chunk:
             return b"".join(chunks)
         chunks.append(chunk)
