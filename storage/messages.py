@@ -15,9 +15,9 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import MISSING, dataclass, fields, replace
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import orjson
 
@@ -117,6 +117,23 @@ CREATE INDEX receiver_message_event
 """, _PG_V2))
 
 Verified = Literal["yes", "no", "unchecked"]
+_Record = TypeVar("_Record")
+
+
+def _direct_init(cls: type[_Record]) -> type[_Record]:
+    """Give frozen dataclass ``cls`` an ``__init__`` (same parameters) that fills its
+    ``__dict__`` in one step. The generated one sets each field through ``object.__setattr__``:
+    the receiver builds two of these records per request, and that was a measurable share of
+    its time per request. Only for fields without defaults and without ``__post_init__``."""
+    names = [f.name for f in fields(cls)]   # type: ignore[arg-type]
+    if any(f.default is not MISSING or f.default_factory is not MISSING
+           for f in fields(cls)) or hasattr(cls, "__post_init__"):   # type: ignore[arg-type]
+        raise TypeError(f"{cls.__name__}: fields with defaults or __post_init__")
+    namespace: dict[str, Any] = {}
+    exec(f"def __init__(self, {', '.join(names)}):\n"   # noqa: S102 - our own field names
+         f"    self.__dict__.update({', '.join(f'{n}={n}' for n in names)})\n", namespace)
+    cls.__init__ = namespace["__init__"]   # type: ignore[misc]
+    return cls
 
 
 @dataclass(frozen=True)
@@ -142,6 +159,7 @@ class _Arrival:
     forward_to: str | None
 
 
+@_direct_init
 @dataclass(frozen=True)
 class NewMessage(_Arrival):
     """A request as the receiver saw it, before it is stored."""
@@ -150,6 +168,7 @@ class NewMessage(_Arrival):
     body: bytes
 
 
+@_direct_init
 @dataclass(frozen=True)
 class MessageSummary(_Arrival):
     """A stored message without its headers and body (what lists and the live stream show)."""
@@ -165,6 +184,7 @@ class MessageSummary(_Arrival):
         return self.duplicate_count > 0
 
 
+@_direct_init
 @dataclass(frozen=True)
 class ReceivedMessage(MessageSummary):
     """A stored message in full."""
@@ -218,17 +238,6 @@ def headers_json(headers: tuple[tuple[str, str], ...]) -> str:
         return orjson.dumps(headers).decode()
     except orjson.JSONEncodeError:   # lone surrogates from undecodable bytes: json escapes them
         return json.dumps([list(pair) for pair in headers])
-
-
-_RECEIVED_FIELDS = tuple(f.name for f in fields(ReceivedMessage))
-
-
-def _received(values: tuple[Any, ...]) -> ReceivedMessage:
-    """``ReceivedMessage(*values)`` (plain fields: no defaults, no checks) at half the cost of
-    the frozen __init__, which sets each field through object.__setattr__."""
-    record = object.__new__(ReceivedMessage)
-    record.__dict__.update(zip(_RECEIVED_FIELDS, values))
-    return record
 
 
 _arrival = attrgetter(*_ARRIVAL_FIELDS)
@@ -316,11 +325,9 @@ class MessageStore:
             return rows
 
         rows = await self._db.write_batch(insert_all)
-        # Positional, in field order (_Arrival, then MessageSummary's, then headers and body),
-        # and without the frozen __init__ (one object.__setattr__ per field): the receiver
-        # builds one per request, and both were a measurable share of its time.
-        return [_received((*arrival, row_id, duplicates, None, None, None, message.headers,
-                           message.body))
+        # Positional, in field order (_Arrival, then MessageSummary's, then headers and body).
+        return [ReceivedMessage(*arrival, row_id, duplicates, None, None, None, message.headers,
+                                message.body)
                 for message, arrival, (row_id, duplicates) in zip(messages, arrivals, rows,
                                                                     strict=True)]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator
 from dataclasses import replace
 
@@ -230,3 +231,24 @@ async def test_prune_goes_in_steps_and_keeps_the_count(
     assert await store.stored() == 5
     with connect(storage_settings) as conn:
         assert conn.execute("SELECT count(*) FROM receiver_message").fetchone()[0] == 5
+
+
+def test_records_built_directly_behave_as_frozen_dataclasses() -> None:
+    positional = NewMessage(*(getattr(BASE, f.name) for f in dataclasses.fields(NewMessage)))
+    assert positional == BASE and hash(positional) == hash(BASE) and positional is not BASE
+    assert dataclasses.asdict(positional) == dataclasses.asdict(BASE)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        BASE.endpoint = "other"   # type: ignore[misc]
+    with pytest.raises(TypeError):
+        NewMessage(endpoint="orders")   # type: ignore[call-arg]
+    assert replace(BASE, status=500).status == 500 and BASE.status == 200
+
+
+def test_direct_init_refuses_what_it_would_get_wrong() -> None:
+    @dataclasses.dataclass(frozen=True)
+    class WithDefault:
+        a: int
+        b: int = 2
+
+    with pytest.raises(TypeError):
+        messages._direct_init(WithDefault)
