@@ -9,12 +9,14 @@ from typing import Any
 import orjson
 
 import signing
+from storage.records import direct_init
 
 REQUIRED = ("timestamp", "eventCategory", "eventType", "guid")
 # Longest text kept in a derived column; the body itself is always kept whole.
 MAX_FIELD_LENGTH = 256
 
 
+@direct_init
 @dataclass(frozen=True)
 class Envelope:
     """The envelope fields found, each None when absent or not text; all but ``timestamp``
@@ -27,6 +29,7 @@ class Envelope:
     restaurant_guid: str | None = None
 
 
+@direct_init
 @dataclass(frozen=True)
 class Verdict:
     """What the checks make of a request, before any fault: the status it earns and why.

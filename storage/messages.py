@@ -15,14 +15,15 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import MISSING, dataclass, fields, replace
+from dataclasses import dataclass, fields, replace
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
 
 from storage.errors import NotFound, StorageError
 from storage.query import where
+from storage.records import direct_init
 from storage.schema import Schema
 
 if TYPE_CHECKING:
@@ -117,23 +118,6 @@ CREATE INDEX receiver_message_event
 """, _PG_V2))
 
 Verified = Literal["yes", "no", "unchecked"]
-_Record = TypeVar("_Record")
-
-
-def _direct_init(cls: type[_Record]) -> type[_Record]:
-    """Give frozen dataclass ``cls`` an ``__init__`` (same parameters) that fills its
-    ``__dict__`` in one step. The generated one sets each field through ``object.__setattr__``:
-    the receiver builds two of these records per request, and that was a measurable share of
-    its time per request. Only for fields without defaults and without ``__post_init__``."""
-    names = [f.name for f in fields(cls)]   # type: ignore[arg-type]
-    if any(f.default is not MISSING or f.default_factory is not MISSING
-           for f in fields(cls)) or hasattr(cls, "__post_init__"):   # type: ignore[arg-type]
-        raise TypeError(f"{cls.__name__}: fields with defaults or __post_init__")
-    namespace: dict[str, Any] = {}
-    exec(f"def __init__(self, {', '.join(names)}):\n"   # noqa: S102 - our own field names
-         f"    self.__dict__.update({', '.join(f'{n}={n}' for n in names)})\n", namespace)
-    cls.__init__ = namespace["__init__"]   # type: ignore[misc]
-    return cls
 
 
 @dataclass(frozen=True)
@@ -159,7 +143,7 @@ class _Arrival:
     forward_to: str | None
 
 
-@_direct_init
+@direct_init
 @dataclass(frozen=True)
 class NewMessage(_Arrival):
     """A request as the receiver saw it, before it is stored."""
@@ -168,7 +152,7 @@ class NewMessage(_Arrival):
     body: bytes
 
 
-@_direct_init
+@direct_init
 @dataclass(frozen=True)
 class MessageSummary(_Arrival):
     """A stored message without its headers and body (what lists and the live stream show)."""
@@ -184,7 +168,7 @@ class MessageSummary(_Arrival):
         return self.duplicate_count > 0
 
 
-@_direct_init
+@direct_init
 @dataclass(frozen=True)
 class ReceivedMessage(MessageSummary):
     """A stored message in full."""

@@ -243,12 +243,3 @@ def test_records_built_directly_behave_as_frozen_dataclasses() -> None:
         NewMessage(endpoint="orders")   # type: ignore[call-arg]
     assert replace(BASE, status=500).status == 500 and BASE.status == 200
 
-
-def test_direct_init_refuses_what_it_would_get_wrong() -> None:
-    @dataclasses.dataclass(frozen=True)
-    class WithDefault:
-        a: int
-        b: int = 2
-
-    with pytest.raises(TypeError):
-        messages._direct_init(WithDefault)
