@@ -35,7 +35,7 @@ def main() -> int:
     parser.add_argument("--only", action="append", choices=list(FIGURES), metavar="NAME",
                         help=f"run only this figure (repeatable): {', '.join(FIGURES)}")
     parser.add_argument("--rounds", type=int,
-                        help="rounds per figure (default 3; the dispatcher's 5)")
+                        help="rounds per figure (default 3; the dispatcher's and the receiver's 5)")
     parser.add_argument("--seconds", type=int, help="seconds per load round (default 6)")
     args = parser.parse_args()
     config = Config(rounds=1, seconds=3, quick=True) if args.quick else Config()

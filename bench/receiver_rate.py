@@ -22,6 +22,9 @@ from bench.harness import (PYTHON, Config, Row, WrkResult, free_port, hooksim_en
                            pinned, wait_port, workdir, wrk_server)
 
 REQUESTS = 30_000   # distinct signed bodies (event GUIDs) per file
+# Single rounds' ratios swing 0.43 - 0.52 on this shared machine (the neighbours' load moves
+# every server's CPU per request by up to a third between rounds): the median of 5 rounds.
+ROUNDS = 5
 # Issue 18's targets (issue 7 asked 0.60, which no durable receiver on this stack reaches: see
 # "The floor" in bench/README.md); the repeated-event row has the same.
 TARGET_RATIO = 0.40
@@ -93,7 +96,7 @@ def run(config: Config) -> list[Row]:
     with workdir("receiver") as tmp:
         toast = data.write_requests(tmp / "toast.txt", REQUESTS, "toast")
         hexed = data.write_requests(tmp / "hex.txt", REQUESTS, "hex")
-        for round_no in range(config.rounds):
+        for round_no in range(config.rounds_at_least(ROUNDS)):
             result, stored = _hooksim(tmp, toast, config.seconds, round_no)
             hooksim_runs.append(result)
             # wrk's warm-up second also stored messages: every 2xx must be there.
