@@ -3,6 +3,13 @@
 Every logical write runs inside :meth:`Database.write`, one ``BEGIN IMMEDIATE`` transaction, so a
 crash leaves either all of it or none. Reads use a second connection that sees only committed
 data (WAL snapshot), so a reader never observes a write half-way.
+
+A third connection checkpoints the WAL in the background (``PASSIVE``: beside the writer, never
+blocking it) a few times a second while writes come in. SQLite's own automatic checkpoint (at
+1 000 WAL pages) runs inside the commit that crosses the mark, so that commit, and every request
+waiting on it, paid for copying the pages and an fsync of the database file: the receiver's
+slowest answers. It still runs, and still lets the WAL restart from its beginning, but finds
+little left to copy.
 """
 
 from __future__ import annotations
@@ -24,6 +31,8 @@ from storage.schema import VERSION_TABLE, Schema, versions_to_apply
 T = TypeVar("T")
 
 _SYNCHRONOUS = {"full": "FULL", "normal": "NORMAL"}
+# How often the background checkpoint looks for new commits (it does nothing without any).
+CHECKPOINT_SECONDS = 0.05
 
 # sqlite3 messages that mean "try again later", not "your data is wrong".
 _TRANSIENT = ("locked", "busy", "readonly", "read-only", "disk i/o", "full", "unable to open")
@@ -43,16 +52,24 @@ class Database:
     backend = "sqlite"
     dialect = SQLITE   # the SQL that differs between backends (storage.dialect)
 
-    def __init__(self, path: str, writer: aiosqlite.Connection, reader: aiosqlite.Connection) -> None:
+    def __init__(self, path: str, writer: aiosqlite.Connection, reader: aiosqlite.Connection,
+                 checkpointer: aiosqlite.Connection | None = None) -> None:
         self.path = path
         self._writer = writer
         self._reader = reader
         self._write_lock = asyncio.Lock()
+        self._writes = 0          # transactions committed (or tried) since opening
+        self.checkpoints = 0      # background checkpoints run (tests and curiosity)
+        self._checkpointer = checkpointer
+        self._checkpoint_task = (asyncio.create_task(self._checkpoint_loop(checkpointer),
+                                                     name="sqlite-checkpoint")
+                                 if checkpointer is not None else None)
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[aiosqlite.Connection]:
         """One write transaction; commits on exit, rolls back on any exception."""
         async with self._write_lock:
+            self._writes += 1
             try:
                 await self._writer.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
@@ -84,6 +101,7 @@ class Database:
         database thread instead of one per statement (what group commit needs under load).
         """
         async with self._write_lock:
+            self._writes += 1
             try:
                 return await self._writer._execute(_transaction, self._writer._conn, work)
             except sqlite3.Error as exc:
@@ -103,8 +121,26 @@ class Database:
         except sqlite3.Error as exc:
             raise translate(exc) from exc
 
+    async def _checkpoint_loop(self, conn: aiosqlite.Connection) -> None:
+        seen = self._writes
+        while True:
+            await asyncio.sleep(CHECKPOINT_SECONDS)
+            if self._writes == seen:
+                continue
+            seen = self._writes
+            try:
+                await conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                self.checkpoints += 1
+            except sqlite3.Error:
+                pass   # e.g. busy, or the disk: the writer's own checkpoint still runs
+
     async def close(self) -> None:
-        for conn in (self._reader, self._writer):
+        if self._checkpoint_task is not None:
+            self._checkpoint_task.cancel()
+            await asyncio.gather(self._checkpoint_task, return_exceptions=True)
+        for conn in (self._checkpointer, self._reader, self._writer):
+            if conn is None:
+                continue
             try:
                 await conn.close()
             except (sqlite3.Error, ValueError):
@@ -135,10 +171,14 @@ async def _connect(path: str, busy_timeout_ms: int, synchronous: str) -> aiosqli
     return conn
 
 
+def _in_memory(path: str) -> bool:
+    return path in ("", ":memory:") or "mode=memory" in path
+
+
 def _create_owner_only(path: str) -> None:
     """Create a new database file as 0600 (it holds secrets); SQLite gives its -wal and -shm
     files the same mode. An existing file is left as it is."""
-    if path == ":memory:" or path.startswith("file:") or not path:
+    if _in_memory(path) or path.startswith("file:"):
         return
     try:
         os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
@@ -172,7 +212,15 @@ async def open_database(
         if isinstance(exc, sqlite3.Error):
             raise translate(exc) from exc
         raise
-    return Database(path, writer, reader)
+    checkpointer = None
+    if not _in_memory(path):
+        try:
+            checkpointer = await _connect(path, busy_timeout_ms, synchronous)
+        except sqlite3.Error as exc:
+            await reader.close()
+            await writer.close()
+            raise translate(exc) from exc
+    return Database(path, writer, reader, checkpointer)
 
 
 async def migrate(conn: aiosqlite.Connection, schemas: Iterable[Schema]) -> None:
