@@ -12,6 +12,7 @@ play from the moment the plan is set; once they are over the base settings apply
 
 from __future__ import annotations
 
+import functools
 import random
 import re
 from dataclasses import dataclass
@@ -59,7 +60,7 @@ class Decision:
 
     def describe(self) -> str | None:
         """Short text stored with the message, e.g. ``status 500``, ``hang``; None if no fault."""
-        if self is NO_FAULT:
+        if self.action == "ok" and self.delay <= 0:   # nearly every request: nothing to say
             return None
         parts = []
         if self.action == "status":
@@ -82,8 +83,12 @@ class FaultPlan:
     settings: FaultSettings
     phases: tuple[Phase, ...]
     started_at: float
-    # Nothing to play: no phases, no base fault and no delay; decide() answers NO_FAULT at once.
-    quiet: bool = False
+
+    @functools.cached_property
+    def quiet(self) -> bool:
+        """Nothing to play: no phases, no base fault, no delay (decide() answers NO_FAULT)."""
+        return not self.phases and _base_action(self.settings) == "ok" \
+            and self.settings.delay_ms == 0
 
     @classmethod
     def create(cls, settings: FaultSettings, now: float) -> FaultPlan:
@@ -95,8 +100,7 @@ class FaultPlan:
         if settings.delay_ms < 0:
             raise ValueError("delay_ms: expected milliseconds >= 0")
         phases = tuple(parse_phase(text, i) for i, text in enumerate(settings.phases))
-        quiet = not phases and _base_action(settings) == "ok" and settings.delay_ms == 0
-        return cls(settings, phases, now, quiet)
+        return cls(settings, phases, now)
 
 
 def parse_phase(text: str, index: int = 0) -> Phase:
