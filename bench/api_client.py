@@ -1,6 +1,7 @@
-"""The client side of the API latency figures (deliveries_api, fallback_api, message_store): standard library
-only, imported by the short scripts those figures run pinned to core 1 (``python -c``, from the
-repository's root), so the timing loop and its summary are written once."""
+"""The client side of the API latency figures (deliveries_api, fallback_api, message_store):
+standard library only, imported by the short scripts those figures run pinned to core 1
+(``python -c``, from the repository's root), so the timing loop and its summary are written
+once."""
 
 from __future__ import annotations
 

@@ -10,8 +10,8 @@ records every attempt; the clock stops when every delivery is recorded SUCCESS.
 
 ``--mode reference``: a plain loop with one aiohttp ClientSession and the same concurrency (64)
 that signs each of the same bodies and POSTs it over the same kind of connection as hooksim's
-defaults (a new one per request, closed after the answer, as the platform does), no storage, on asyncio's loop (``--loop
-uvloop``: the same on uvloop, shown beside it).
+defaults (a new one per request, closed after the answer, as the platform does), no storage,
+on asyncio's loop (``--loop uvloop``: the same on uvloop, shown beside it).
 
 Besides the rate, each mode reports the CPU time (user + system, every thread of the process:
 ``time.process_time``) it used per event over the measured part: unlike the rate, that hardly

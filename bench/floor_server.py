@@ -6,8 +6,8 @@ It reads the body, checks Toast-Signature with ``signing.verify``, parses the en
 orjson, and inserts the same row into the same table with hooksim's own statements
 (``storage.messages.insert_rows``), many requests per transaction (group commit,
 synchronous=FULL, on a thread), answering 200 only after the commit. No endpoints, faults,
-logging, live stream, forwarding, auth or middlewares. hooksim cannot beat it; the bench shows how close it comes,
-and what share of bare aiohttp's rate durable storage itself leaves.
+logging, live stream, forwarding, auth or middlewares. hooksim cannot beat it; the bench shows
+how close it comes, and what share of bare aiohttp's rate durable storage itself leaves.
 """
 
 from __future__ import annotations

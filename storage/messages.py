@@ -270,6 +270,8 @@ def insert_rows(conn: BatchConnection, params: list[tuple[Any, ...]], *,
     if len(rows) != len(params):   # not the only writer after all: roll back, store nothing
         raise StorageError(f"{len(rows)} rows read back for {len(params)} messages stored")
     return rows
+
+
 # PostgreSQL runs transactions side by side (several receivers on one database): a batch first
 # takes a lock per (endpoint, event) it stores, until it commits, so the next arrival of that
 # event waits and then sees it. Hash order, in one statement: two batches never lock crosswise.
