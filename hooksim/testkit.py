@@ -137,15 +137,22 @@ class Platform:
         """Wait, in platform time, until no delivery is pending: every retry made, every pause
         over. Raises :class:`NotSettled` if ``within`` platform seconds were not enough."""
         deadline = self.clock.now() + within
-        while await self.service.deliveries.any_pending():
-            due = await self.service.deliveries.next_due_at()
-            if self.clock.now() >= deadline:
-                counts = await self.service.deliveries.status_counts()
-                raise NotSettled(f"still pending after {within:g} platform seconds: {counts}")
-            # Straight to the next moment anything is due (a retry, a pause ending), no later
-            # than the deadline; the clock jumps there when nothing is in flight.
-            wait_until = min(deadline, due if due is not None and due > self.clock.now()
-                             else self.clock.now() + 1.0)
+        while True:
+            # Reading the outbox holds platform time, as the engine's own work does: otherwise,
+            # while a read waits on a busy machine, an idle clock jumps to the engine's next
+            # wake-up, past the deadline and the retries this call should have seen.
+            with self.clock.holding():
+                if not await self.service.deliveries.any_pending():
+                    return
+                due = await self.service.deliveries.next_due_at()
+                if self.clock.now() >= deadline:
+                    counts = await self.service.deliveries.status_counts()
+                    raise NotSettled(f"still pending after {within:g} platform seconds: "
+                                     f"{counts}")
+                # Straight to the next moment anything is due (a retry, a pause ending), no
+                # later than the deadline; the clock jumps there when nothing is in flight.
+                wait_until = min(deadline, due if due is not None and due > self.clock.now()
+                                 else self.clock.now() + 1.0)
             await self.clock.sleep_until(wait_until)
 
     # -- reading -----------------------------------------------------------------------------

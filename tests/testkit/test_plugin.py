@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -78,6 +79,35 @@ async def test_settle_says_what_is_still_pending(aiohttp_server, tmp_path: Path)
     async with Platform.started(tmp_path / "p.db") as platform:
         await platform.subscribe(str(server.make_url("/hook")), "stock")
         await platform.send("stock")
+        with pytest.raises(NotSettled, match="PENDING"):
+            await platform.settle(within=120)
+        assert 120 <= platform.clock.now() - platform.clock.started_platform < 600
+
+
+async def test_settles_reads_take_no_platform_time_however_slow(
+        aiohttp_server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A busy machine, made deterministic: each outbox read waits a while in wall time. While it
+    # waits the engine is idle, and if settle() did not hold the clock it would jump to the
+    # engine's next wake-up: past the deadline and every retry (the delivery would end FAILURE
+    # and settle() would return instead of saying what is pending at 120 s).
+    async def down(request: web.Request) -> web.Response:
+        await request.read()
+        return web.Response(status=503)
+
+    app = web.Application()
+    app.router.add_post("/hook", down)
+    server = await aiohttp_server(app)
+    async with Platform.started(tmp_path / "p.db") as platform:
+        await platform.subscribe(str(server.make_url("/hook")), "stock")
+        await platform.send("stock")
+        deliveries = platform.service.deliveries
+        any_pending = deliveries.any_pending
+
+        async def slow_read() -> bool:
+            await asyncio.sleep(0.3)
+            return await any_pending()
+
+        monkeypatch.setattr(deliveries, "any_pending", slow_read)
         with pytest.raises(NotSettled, match="PENDING"):
             await platform.settle(within=120)
         assert 120 <= platform.clock.now() - platform.clock.started_platform < 600
