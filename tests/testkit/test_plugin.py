@@ -68,7 +68,10 @@ async def test_preset(hooksim_platform):
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-async def test_settle_says_what_is_still_pending(aiohttp_server, tmp_path: Path) -> None:
+async def _settle_against_a_down_endpoint(aiohttp_server, tmp_path: Path,   # noqa: ANN001
+                                          slow_reads: bool = False) -> None:
+    """One stock event to an endpoint answering 503: settle(within=120) must say PENDING, at
+    120 - 600 s of platform time (the platform's retries go on past 120 s)."""
     async def down(request: web.Request) -> web.Response:
         await request.read()
         return web.Response(status=503)
@@ -79,38 +82,32 @@ async def test_settle_says_what_is_still_pending(aiohttp_server, tmp_path: Path)
     async with Platform.started(tmp_path / "p.db") as platform:
         await platform.subscribe(str(server.make_url("/hook")), "stock")
         await platform.send("stock")
+        if slow_reads:
+            deliveries = platform.service.deliveries
+            any_pending = deliveries.any_pending
+
+            async def slow_read() -> bool:
+                await asyncio.sleep(0.3)
+                return await any_pending()
+
+            deliveries.any_pending = slow_read   # type: ignore[method-assign]
         with pytest.raises(NotSettled, match="PENDING"):
             await platform.settle(within=120)
         assert 120 <= platform.clock.now() - platform.clock.started_platform < 600
 
 
-async def test_settles_reads_take_no_platform_time_however_slow(
-        aiohttp_server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_settle_says_what_is_still_pending(aiohttp_server, tmp_path: Path) -> None:
+    await _settle_against_a_down_endpoint(aiohttp_server, tmp_path)
+
+
+async def test_settles_reads_take_no_platform_time_however_slow(aiohttp_server,
+                                                                 tmp_path: Path) -> None:
     # A busy machine, made deterministic: each outbox read waits a while in wall time. While it
     # waits the engine is idle, and if settle() did not hold the clock it would jump to the
     # engine's next wake-up: past the deadline and every retry (the delivery would end FAILURE
     # and settle() would return instead of saying what is pending at 120 s).
-    async def down(request: web.Request) -> web.Response:
-        await request.read()
-        return web.Response(status=503)
+    await _settle_against_a_down_endpoint(aiohttp_server, tmp_path, slow_reads=True)
 
-    app = web.Application()
-    app.router.add_post("/hook", down)
-    server = await aiohttp_server(app)
-    async with Platform.started(tmp_path / "p.db") as platform:
-        await platform.subscribe(str(server.make_url("/hook")), "stock")
-        await platform.send("stock")
-        deliveries = platform.service.deliveries
-        any_pending = deliveries.any_pending
-
-        async def slow_read() -> bool:
-            await asyncio.sleep(0.3)
-            return await any_pending()
-
-        monkeypatch.setattr(deliveries, "any_pending", slow_read)
-        with pytest.raises(NotSettled, match="PENDING"):
-            await platform.settle(within=120)
-        assert 120 <= platform.clock.now() - platform.clock.started_platform < 600
 
 
 async def test_a_platform_with_disorder_sends_duplicates(aiohttp_server, tmp_path: Path) -> None:
